@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bluegreen-generator: turns each /etc/bluegreen/<app>.conf into the units of a blue-green app.
+ * See bluegreen-generator(8) and systemd.generator(7). It reads only declarations, writes only into
+ * the output directory it is given, and talks to no other process: it runs before D-Bus exists.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "decl.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "template.h"
+
+static const char *const default_search_path[] = {
+        "/etc/bluegreen",
+        "/run/bluegreen",
+        "/usr/local/lib/bluegreen",
+        "/usr/lib/bluegreen",
+};
+
+/* A budget for each hook (database migrations can be slow) and, from it, for a whole deploy, so that a
+ * hung step ends the deploy instead of holding the app's lock for ever. */
+#define HOOK_TIMEOUT_S 900
+#define NGINX_SWITCH_BUDGET_S 120
+
+struct declaration {
+        char *name;
+        char *path;
+        bool masked;
+};
+
+struct declarations {
+        struct declaration *items;
+        size_t n;
+};
+
+static void declarations_done(struct declarations *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].name);
+                free(l->items[i].path);
+        }
+        free(l->items);
+}
+
+static bool declarations_has(const struct declarations *l, const char *name) {
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->items[i].name, name))
+                        return true;
+        return false;
+}
+
+static int declaration_cmp(const void *a, const void *b) {
+        return strcmp(((const struct declaration *) a)->name, ((const struct declaration *) b)->name);
+}
+
+/* systemd's masking convention: an empty file, or a link to /dev/null, hides the same name further down
+ * the search path. */
+static bool is_masked(const struct stat *st) {
+        if (S_ISREG(st->st_mode))
+                return st->st_size == 0;
+        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
+/* Collects the declarations of one directory, skipping names already found in a directory that takes
+ * precedence. Names that cannot become unit names are logged and counted as failures. */
+static int scan_dir(const char *dir, struct declarations *l) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r = 0;
+
+        d = opendir(dir);
+        if (!d) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_warning_errno(-errno, "Failed to open %s, ignoring: %m", dir), 0;
+        }
+
+        while ((errno = 0, de = readdir(d))) {
+                _cleanup_free_ char *name = NULL, *path = NULL;
+                struct declaration *n;
+                struct stat st;
+                size_t len = strlen(de->d_name);
+
+                if (de->d_name[0] == '.' || len <= 5 || !streq(de->d_name + len - 5, ".conf"))
+                        continue;
+
+                name = strndup(de->d_name, len - 5);
+                if (!name || asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+                        return log_oom();
+
+                if (declarations_has(l, name))
+                        continue;
+
+                if (stat(path, &st) < 0) {
+                        log_warning_errno(-errno, "Failed to stat %s, ignoring: %m", path);
+                        continue;
+                }
+                if (!is_masked(&st) && !S_ISREG(st.st_mode)) {
+                        log_warning("%s is not a regular file, ignoring.", path);
+                        continue;
+                }
+                if (!app_name_is_valid(name)) {
+                        log_error("%s: \"%s\" is not a valid app name: use 1 to 64 letters, digits, \"_\" or \"-\"; skipping it.",
+                                  path, name);
+                        if (r >= 0)
+                                r = -EINVAL;
+                        continue;
+                }
+
+                n = realloc(l->items, (l->n + 1) * sizeof(*l->items));
+                if (!n)
+                        return log_oom();
+                l->items = n;
+                l->items[l->n++] = (struct declaration) {
+                        .name = TAKE_PTR(name),
+                        .path = TAKE_PTR(path),
+                        .masked = is_masked(&st),
+                };
+        }
+        if (errno != 0)
+                log_warning_errno(-errno, "Failed to read %s, ignoring the rest of it: %m", dir);
+        return r;
+}
+
+/* The variables every template of an app can use. Values are owned here. */
+struct vars {
+        struct tvar v[80];
+        char *owned[80];
+        size_t n;
+        bool oom;
+};
+
+static void vars_done(struct vars *vs) {
+        for (size_t i = 0; i < vs->n; i++)
+                free(vs->owned[i]);
+}
+
+/* Takes ownership of value. */
+static void vars_put(struct vars *vs, const char *name, char *value) {
+        if (!value || vs->n >= ELEMENTSOF(vs->v)) {
+                free(value);
+                vs->oom = true;
+                return;
+        }
+        vs->owned[vs->n] = value;
+        vs->v[vs->n++] = (struct tvar) { name, value };
+}
+
+static void vars_str(struct vars *vs, const char *name, const char *value) {
+        vars_put(vs, name, strdup(value ?: ""));
+}
+
+static void vars_int(struct vars *vs, const char *name, long long value) {
+        char *s;
+
+        vars_put(vs, name, asprintf(&s, "%lld", value) < 0 ? NULL : s);
+}
+
+/* A value for an EnvironmentFile= file, always double-quoted. */
+static void vars_quoted(struct vars *vs, const char *name, const char *value) {
+        vars_put(vs, name, envfile_quote(value ?: ""));
+}
+
+static void vars_unit(struct vars *vs, const char *name, const char *value) {
+        vars_put(vs, name, unit_escape_specifiers(value));
+}
+
+/* Appends one formatted line to a growing block of text (owned by *block). */
+_printf_(2, 3) static int block_append(char **block, const char *fmt, ...) {
+        _cleanup_free_ char *line = NULL;
+        char *n;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        if (asprintf(&n, "%s%s\n", *block ?: "", line) < 0)
+                return -ENOMEM;
+        free(*block);
+        *block = n;
+        return 0;
+}
+
+static int render_sandbox(const struct app_decl *d, const struct vars *base, char **ret) {
+        _cleanup_free_ char *users = NULL, *env = NULL, *envfiles = NULL, *rw = NULL;
+        const char *hardening = "";
+        int r = 0;
+
+        if (d->user) {
+                r = block_append(&users, "User=%s", d->user);
+                if (r >= 0 && d->group)
+                        r = block_append(&users, "Group=%s", d->group);
+        } else
+                r = block_append(&users, "DynamicUser=yes");
+
+        for (size_t i = 0; r >= 0 && i < d->n_environment; i++) {
+                _cleanup_free_ char *q = unit_quote_assignment(d->environment[i].name, d->environment[i].value);
+
+                r = q ? block_append(&env, "Environment=%s", q) : -ENOMEM;
+        }
+        for (size_t i = 0; r >= 0 && i < d->n_environment_files; i++) {
+                _cleanup_free_ char *e = unit_escape_specifiers(d->environment_files[i]);
+
+                r = e ? block_append(&envfiles, "EnvironmentFile=%s", e) : -ENOMEM;
+        }
+        for (size_t i = 0; r >= 0 && i < d->n_read_write_paths; i++) {
+                _cleanup_free_ char *e = unit_escape_specifiers(d->read_write_paths[i]);
+
+                r = e ? block_append(&rw, "ReadWritePaths=%s", e) : -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+
+        if (d->hardening == HARDENING_STRICT)
+                hardening = template_get("hardening-strict.conf");
+        else if (d->hardening == HARDENING_BASIC)
+                hardening = template_get("hardening-basic.conf");
+        if (!hardening)
+                return -ENOENT;
+
+        struct tvar v[ELEMENTSOF(base->v) + 5];
+        size_t n = 0;
+
+        memcpy(v, base->v, base->n * sizeof(struct tvar));
+        n = base->n;
+        v[n++] = (struct tvar) { "USER_LINES", users };
+        v[n++] = (struct tvar) { "ENVIRONMENT_LINES", env };
+        v[n++] = (struct tvar) { "ENVIRONMENT_FILE_LINES", envfiles };
+        v[n++] = (struct tvar) { "HARDENING", hardening };
+        v[n++] = (struct tvar) { "READ_WRITE_PATHS", rw };
+
+        return template_render(template_get("sandbox.conf"), v, n, ret);
+}
+
+static int render_smoke_lines(const struct app_decl *d, char **ret) {
+        _cleanup_free_ char *b = NULL;
+
+        for (size_t i = 0; i < d->n_smoke; i++) {
+                _cleanup_free_ char *p = envfile_quote(d->smoke[i].path), *c = envfile_quote(d->smoke[i].body_contains);
+
+                if (!p || !c || block_append(&b, "BLUEGREEN_SMOKE_%zu_PATH=%s", i, p) < 0 ||
+                    block_append(&b, "BLUEGREEN_SMOKE_%zu_EXPECT_STATUS=%d", i, d->smoke[i].expect_status) < 0 ||
+                    block_append(&b, "BLUEGREEN_SMOKE_%zu_BODY_CONTAINS=%s", i, c) < 0)
+                        return -ENOMEM;
+        }
+        *ret = b ? TAKE_PTR(b) : strdup("");
+        return *ret ? 0 : -ENOMEM;
+}
+
+static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env_dir) {
+        _cleanup_free_ char *state_dir = NULL, *smoke = NULL;
+        int start_timeout = d->health.deadline_s + 5;
+
+        if (asprintf(&state_dir, "%s/%s", BLUEGREEN_STATE_ROOT, d->name) < 0)
+                state_dir = NULL;
+
+        vars_str(vs, "APP", d->name);
+        vars_unit(vs, "SOURCE", d->source);
+        vars_str(vs, "ENV_DIR", env_dir);
+        vars_str(vs, "STATE_DIR", state_dir);
+        vars_str(vs, "LIBEXECDIR", BLUEGREEN_LIBEXECDIR);
+        vars_unit(vs, "RELEASES", d->releases);
+        vars_unit(vs, "EXEC", d->exec);
+        vars_str(vs, "NGINX_UNIT", d->nginx.unit);
+        vars_unit(vs, "TRIGGER", d->trigger);
+        vars_int(vs, "START_TIMEOUT_S", start_timeout);
+        vars_str(vs, "STOP_SIGNAL", d->stop.signal);
+        vars_int(vs, "STOP_TIMEOUT_S", d->stop.timeout_s);
+        vars_int(vs, "DRAIN_S", d->drain_s);
+        vars_int(vs, "HOOK_TIMEOUT_S", HOOK_TIMEOUT_S);
+        vars_int(vs, "DEPLOY_TIMEOUT_S", 2 * HOOK_TIMEOUT_S + start_timeout + d->stop.timeout_s + NGINX_SWITCH_BUDGET_S);
+
+        /* Environment file values. */
+        vars_quoted(vs, "Q_APP", d->name);
+        vars_quoted(vs, "Q_SOURCE", d->source);
+        vars_quoted(vs, "Q_STATE_DIR", state_dir);
+        vars_quoted(vs, "Q_RELEASES", d->releases);
+        vars_quoted(vs, "Q_WORKDIR", d->workdir);
+        vars_quoted(vs, "Q_USER", d->user);
+        vars_quoted(vs, "Q_BIND", d->bind);
+        vars_int(vs, "PORT_BLUE", d->port_blue);
+        vars_int(vs, "PORT_GREEN", d->port_green);
+        vars_quoted(vs, "Q_HEALTH_PATH", d->health.command ? "" : d->health.http.path);
+        vars_quoted(vs, "Q_HEALTH_COMMAND", d->health.command);
+        vars_int(vs, "HEALTH_EXPECT_STATUS", d->health.http.expect_status);
+        vars_quoted(vs, "Q_HEALTH_BODY_CONTAINS", d->health.http.body_contains);
+        vars_int(vs, "HEALTH_TIMEOUT_MS", d->health.timeout_ms);
+        vars_int(vs, "HEALTH_INTERVAL_MS", d->health.interval_ms);
+        vars_int(vs, "HEALTH_SUCCESSES", d->health.successes);
+        vars_int(vs, "HEALTH_DEADLINE_S", d->health.deadline_s);
+        vars_int(vs, "SMOKE_COUNT", (long long) d->n_smoke);
+        vars_put(vs, "SMOKE_LINES", render_smoke_lines(d, &smoke) < 0 ? NULL : TAKE_PTR(smoke));
+        vars_quoted(vs, "Q_NGINX_INCLUDE", d->nginx.include);
+        vars_str(vs, "NGINX_STYLE", nginx_style_to_string(d->nginx.style));
+        vars_str(vs, "NGINX_UPSTREAM", d->nginx.upstream);
+        vars_int(vs, "NGINX_KEEPALIVE", d->nginx.keepalive);
+        vars_quoted(vs, "Q_NGINX_TEST", d->nginx.test);
+        vars_int(vs, "HAS_PRE_START", !!d->hooks.pre_start);
+        vars_int(vs, "HAS_POST_SWITCH", !!d->hooks.post_switch);
+        vars_quoted(vs, "Q_TRIGGER", d->trigger);
+}
+
+struct output {
+        const char *template; /* in units/ */
+        const char *suffix;   /* appended to the app name: the file in the output dir */
+};
+
+/* Files written so far for the app being generated, so that a failure part-way removes them all:
+ * an app gets all of its units or none. */
+struct written {
+        char *paths[32];
+        size_t n;
+};
+
+static void written_rollback(struct written *w) {
+        for (size_t i = 0; i < w->n; i++) {
+                (void) unlink(w->paths[i]);
+                free(w->paths[i]);
+        }
+        w->n = 0;
+}
+
+static void written_done(struct written *w) {
+        for (size_t i = 0; i < w->n; i++)
+                free(w->paths[i]);
+        w->n = 0;
+}
+
+static int write_rendered(const char *path, const char *tmpl_name, const struct tvar *v, size_t n, struct written *w) {
+        _cleanup_free_ char *text = NULL;
+        const char *tmpl = template_get(tmpl_name);
+        int r;
+
+        if (!tmpl)
+                return -ENOENT;
+        r = template_render(tmpl, v, n, &text);
+        if (r < 0)
+                return r;
+        r = write_file_atomic(path, text, strlen(text), 0644, 0);
+        if (r < 0)
+                return r;
+        if (w->n < ELEMENTSOF(w->paths))
+                w->paths[w->n++] = strdup(path);
+        return 0;
+}
+
+static int add_wants_link(const char *dest, const char *target, const char *unit, struct written *w) {
+        _cleanup_free_ char *dir = NULL, *link = NULL, *to = NULL;
+        int r;
+
+        if (asprintf(&dir, "%s/%s.wants", dest, target) < 0 || asprintf(&link, "%s/%s", dir, unit) < 0 ||
+            asprintf(&to, "../%s", unit) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+        r = symlink_atomic(to, link, 0);
+        if (r < 0)
+                return r;
+        if (w->n < ELEMENTSOF(w->paths))
+                w->paths[w->n++] = TAKE_PTR(link);
+        return 0;
+}
+
+static int generate_app(const char *dest, const struct app_decl *d, struct written *w) {
+        static const struct output units[] = {
+                { "color.service", "@.service" },
+                { "deploy.service", "-deploy@.service" },
+                { "rollback.service", "-rollback.service" },
+                { "app.service", ".service" },
+                { "retire.timer", "-retire@.timer" },
+                { "retire.service", "-retire@.service" },
+                { "deploy-trigger.path", "-deploy-trigger.path" },
+                { "deploy-trigger.service", "-deploy-trigger.service" },
+        };
+        _cleanup_(vars_done) struct vars vs = {};
+        _cleanup_free_ char *env_dir = NULL, *sandbox = NULL;
+        int r;
+
+        if (asprintf(&env_dir, "%s/bluegreen/%s", dest, d->name) < 0)
+                return -ENOMEM;
+        fill_vars(&vs, d, env_dir);
+        if (vs.oom)
+                return -ENOMEM;
+        r = render_sandbox(d, &vs, &sandbox);
+        if (r < 0)
+                return r;
+        /* The sandbox ends in a newline of its own; the template line it replaces adds none. */
+        vars_str(&vs, "SANDBOX", sandbox);
+        if (vs.oom)
+                return -ENOMEM;
+
+        r = mkdir_p(env_dir, 0755);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_free_ char *p = NULL;
+
+                if (asprintf(&p, "%s/app.env", env_dir) < 0)
+                        return -ENOMEM;
+                r = write_rendered(p, "app.env", vs.v, vs.n, w);
+                if (r < 0)
+                        return r;
+        }
+        for (int c = 0; c < 2; c++) {
+                _cleanup_free_ char *p = NULL, *port = NULL;
+                const char *color = c == 0 ? "blue" : "green";
+                struct tvar v[ELEMENTSOF(vs.v) + 2];
+
+                if (asprintf(&p, "%s/%s.env", env_dir, color) < 0 ||
+                    asprintf(&port, "%d", c == 0 ? d->port_blue : d->port_green) < 0)
+                        return -ENOMEM;
+                memcpy(v, vs.v, vs.n * sizeof(struct tvar));
+                v[vs.n] = (struct tvar) { "COLOR", color };
+                v[vs.n + 1] = (struct tvar) { "PORT", port };
+                r = write_rendered(p, "color.env", v, vs.n + 2, w);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                _cleanup_free_ char *p = NULL, *file = NULL;
+
+                if (asprintf(&file, "%s%s", d->name, units[i].suffix) < 0 || asprintf(&p, "%s/%s", dest, file) < 0)
+                        return -ENOMEM;
+                r = write_rendered(p, units[i].template, vs.v, vs.n, w);
+                if (r < 0)
+                        return r;
+        }
+
+        const struct {
+                const char *hook, *name, *suffix;
+        } hooks[] = {
+                { d->hooks.pre_start, "pre_start", "-pre-start@.service" },
+                { d->hooks.post_switch, "post_switch", "-post-switch@.service" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(hooks); i++) {
+                _cleanup_free_ char *p = NULL, *file = NULL, *hook = NULL;
+                struct tvar v[ELEMENTSOF(vs.v) + 2];
+
+                if (!hooks[i].hook)
+                        continue;
+                hook = unit_escape_specifiers(hooks[i].hook);
+                if (!hook || asprintf(&file, "%s%s", d->name, hooks[i].suffix) < 0 || asprintf(&p, "%s/%s", dest, file) < 0)
+                        return -ENOMEM;
+                memcpy(v, vs.v, vs.n * sizeof(struct tvar));
+                v[vs.n] = (struct tvar) { "HOOK", hook };
+                v[vs.n + 1] = (struct tvar) { "HOOK_NAME", hooks[i].name };
+                r = write_rendered(p, "hook.service", v, vs.n + 2, w);
+                if (r < 0)
+                        return r;
+        }
+
+        {
+                _cleanup_free_ char *app = NULL, *path = NULL;
+
+                if (asprintf(&app, "%s.service", d->name) < 0 || asprintf(&path, "%s-deploy-trigger.path", d->name) < 0)
+                        return -ENOMEM;
+                r = add_wants_link(dest, "multi-user.target", app, w);
+                if (r < 0)
+                        return r;
+                r = add_wants_link(dest, "multi-user.target", path, w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int split_search_path(char ***ret, size_t *n_ret) {
+        const char *e = getenv("BLUEGREEN_CONFIG_PATH");
+        char **l = NULL;
+        size_t n = 0;
+
+        if (!e) {
+                l = calloc(ELEMENTSOF(default_search_path), sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                for (; n < ELEMENTSOF(default_search_path); n++)
+                        if (!(l[n] = strdup(default_search_path[n])))
+                                goto oom;
+                *ret = l;
+                *n_ret = n;
+                return 0;
+        }
+
+        for (const char *p = e; *p;) {
+                size_t k = strcspn(p, ":");
+                char **nl;
+
+                if (k > 0) {
+                        char cwd[4096] = "";
+
+                        nl = realloc(l, (n + 1) * sizeof(char *));
+                        if (!nl)
+                                goto oom;
+                        l = nl;
+                        /* SourcePath= must be absolute, so a relative directory is taken from here. */
+                        if (p[0] != '/' && !getcwd(cwd, sizeof cwd))
+                                goto oom;
+                        if (asprintf(&l[n], "%s%s%.*s", cwd, *cwd ? "/" : "", (int) k, p) < 0)
+                                goto oom;
+                        n++;
+                }
+                p += k;
+                if (*p == ':')
+                        p++;
+        }
+        *ret = l;
+        *n_ret = n;
+        return 0;
+oom:
+        for (size_t i = 0; i < n; i++)
+                free(l[i]);
+        free(l);
+        return -ENOMEM;
+}
+
+static int run(const char *dest, _unused_ const char *early, _unused_ const char *late) {
+        _cleanup_(declarations_done) struct declarations decls = {};
+        char **dirs = NULL;
+        size_t n_dirs = 0;
+        int r = 0, k;
+
+        k = split_search_path(&dirs, &n_dirs);
+        if (k < 0)
+                return log_oom();
+        for (size_t i = 0; i < n_dirs; i++) {
+                k = scan_dir(dirs[i], &decls);
+                if (r >= 0 && k < 0)
+                        r = k;
+                free(dirs[i]);
+        }
+        free(dirs);
+
+        /* Sorted, so the output (and the log) does not depend on directory order. */
+        if (decls.n > 0)
+                qsort(decls.items, decls.n, sizeof(*decls.items), declaration_cmp);
+
+        for (size_t i = 0; i < decls.n; i++) {
+                _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+                _cleanup_(diag_done) struct diag diag = {};
+                struct written w = {};
+
+                if (decls.items[i].masked) {
+                        log_debug("%s is masked, skipping.", decls.items[i].path);
+                        continue;
+                }
+
+                k = app_decl_load(decls.items[i].path, decls.items[i].name, &d, &diag);
+                if (k < 0) {
+                        for (size_t j = 0; j < diag.n; j++)
+                                log_error("%s", diag.msgs[j]);
+                        if (diag.n == 0)
+                                log_error_errno(k, "Failed to load %s: %m", decls.items[i].path);
+                        log_error("%s: no units generated for app \"%s\".", decls.items[i].path, decls.items[i].name);
+                        if (r >= 0)
+                                r = k;
+                        continue;
+                }
+
+                k = generate_app(dest, d, &w);
+                if (k < 0) {
+                        written_rollback(&w);
+                        log_error_errno(k, "Failed to generate the units of \"%s\" from %s: %m", d->name, d->source);
+                        if (r >= 0)
+                                r = k;
+                        continue;
+                }
+                written_done(&w);
+        }
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+                printf("Usage: %s NORMAL-DIR [EARLY-DIR LATE-DIR]\n\n"
+                       "Generates the systemd units of each blue-green app declared in /etc/bluegreen/*.conf.\n"
+                       "Run by systemd at boot and on daemon-reload; see bluegreen-generator(8).\n",
+                       program_invocation_short_name);
+                return EXIT_SUCCESS;
+        }
+        if (argc > 1 && streq(argv[1], "--version")) {
+                printf("bluegreen-generator %s\n", BLUEGREEN_VERSION);
+                return EXIT_SUCCESS;
+        }
+        log_setup_generator("bluegreen-generator");
+        if (argc != 2 && argc != 4) {
+                log_error("This program takes one or three arguments (see --help).");
+                return EXIT_FAILURE;
+        }
+        umask(0022);
+        return run(argv[1], argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

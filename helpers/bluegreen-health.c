@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bluegreen-health: the health gate, run as ExecStartPost= of a color. The color unit only becomes
+ * active, and a deploy only goes on, once the app has answered its health check the declared number of
+ * times in a row. It probes fast at first (a ready app is seen within milliseconds) and backs off to
+ * the declared interval; it gives up at once when the app's main process has died. See
+ * bluegreen-health(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "macro.h"
+
+#define EXIT_UNHEALTHY 1
+#define EXIT_DIED 2
+#define EXIT_USAGE 64
+
+#define FIRST_DELAY_MS 5
+
+struct probe_result {
+        char reason[512];
+};
+
+static void help(void) {
+        printf("Usage: bluegreen-health [--once]\n\n"
+               "Waits until the app of a bluegreen color unit is healthy. Its parameters come from the\n"
+               "environment that the generated unit gives it: PORT, BLUEGREEN_BIND and\n"
+               "BLUEGREEN_HEALTH_* (see bluegreen.conf(5)); MAINPID, when set, is watched.\n\n"
+               "  --once      probe once and report, without waiting\n"
+               "  -h, --help  show this help\n\n"
+               "Exit status: 0 healthy; 1 not healthy by the deadline; 2 the app's main process\n"
+               "exited; 64 bad usage or environment.\n");
+}
+
+static long env_long(const char *name, long def, long min, long max) {
+        const char *v = getenv(name);
+        char *end;
+        long l;
+
+        if (isempty(v))
+                return def;
+        errno = 0;
+        l = strtol(v, &end, 10);
+        if (errno != 0 || *end || l < min || l > max) {
+                log_error("$%s=\"%s\" is not a number from %ld to %ld.", name, v, min, max);
+                exit(EXIT_USAGE);
+        }
+        return l;
+}
+
+static long long now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static bool probe_command(const char *command, long timeout_ms, struct probe_result *res) {
+        long long end = now_ms() + timeout_ms;
+        int status;
+        pid_t pid;
+
+        pid = fork();
+        if (pid < 0) {
+                snprintf(res->reason, sizeof res->reason, "fork: %s", strerror(errno));
+                return false;
+        }
+        if (pid == 0) {
+                execl("/bin/sh", "sh", "-c", command, (char *) NULL);
+                _exit(127);
+        }
+        for (;;) {
+                pid_t w = waitpid(pid, &status, WNOHANG);
+
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR) {
+                        snprintf(res->reason, sizeof res->reason, "waitpid: %s", strerror(errno));
+                        return false;
+                }
+                if (now_ms() >= end) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, &status, 0);
+                        snprintf(res->reason, sizeof res->reason, "\"%s\" took longer than %ld ms", command, timeout_ms);
+                        return false;
+                }
+                sleep_ms(2);
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return true;
+        if (WIFEXITED(status))
+                snprintf(res->reason, sizeof res->reason, "\"%s\" exited with status %d", command, WEXITSTATUS(status));
+        else
+                snprintf(res->reason, sizeof res->reason, "\"%s\" was killed by signal %d", command, WTERMSIG(status));
+        return false;
+}
+
+/* The app's main process is our sibling under systemd, so it cannot be waited for; /proc tells
+ * whether it still exists. A zombie counts as dead. */
+static bool main_process_alive(pid_t pid) {
+        char path[64], buf[512];
+        _cleanup_fclose_ FILE *f = NULL;
+        char *p;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return kill(pid, 0) == 0 || errno == EPERM;
+        if (!fgets(buf, sizeof buf, f))
+                return true;
+        p = strrchr(buf, ')');
+        return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "once", no_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *path, *command, *contains, *bind, *color;
+        long port, expect, timeout_ms, interval_ms, successes, deadline_s;
+        _cleanup_(http_probe_freep) struct http_probe *http = NULL;
+        struct probe_result res = { "no probe finished" };
+        long long start, deadline, delay = FIRST_DELAY_MS;
+        bool once = false;
+        pid_t mainpid;
+        int c, good = 0, probes = 0;
+
+        log_setup("bluegreen-health");
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'o':
+                        once = true;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                default:
+                        return EXIT_USAGE;
+                }
+
+        port = env_long("PORT", 0, 1, 65535);
+        if (port == 0) {
+                log_error("$PORT is not set: run this from a bluegreen color unit.");
+                return EXIT_USAGE;
+        }
+        path = getenv("BLUEGREEN_HEALTH_PATH") ?: "";
+        command = getenv("BLUEGREEN_HEALTH_COMMAND") ?: "";
+        contains = getenv("BLUEGREEN_HEALTH_BODY_CONTAINS") ?: "";
+        bind = getenv("BLUEGREEN_BIND") ?: "127.0.0.1";
+        color = getenv("BLUEGREEN_COLOR") ?: "?";
+        expect = env_long("BLUEGREEN_HEALTH_EXPECT_STATUS", 200, 100, 599);
+        timeout_ms = env_long("BLUEGREEN_HEALTH_TIMEOUT_MS", 500, 1, 600000);
+        interval_ms = env_long("BLUEGREEN_HEALTH_INTERVAL_MS", 100, 1, 600000);
+        successes = env_long("BLUEGREEN_HEALTH_SUCCESSES", 2, 1, 1000);
+        deadline_s = env_long("BLUEGREEN_HEALTH_DEADLINE_S", 60, 1, 86400);
+        mainpid = (pid_t) env_long("MAINPID", 0, 0, 1 << 30);
+        if (isempty(path) && isempty(command)) {
+                log_error("Neither $BLUEGREEN_HEALTH_PATH nor $BLUEGREEN_HEALTH_COMMAND is set.");
+                return EXIT_USAGE;
+        }
+
+        if (isempty(command) && http_probe_new(bind, (int) port, timeout_ms, &http) < 0) {
+                log_error("Failed to set up the HTTP probe.");
+                return EXIT_FAILURE;
+        }
+
+        start = now_ms();
+        deadline = start + deadline_s * 1000;
+        for (;;) {
+                bool ok;
+
+                if (mainpid > 0 && !main_process_alive(mainpid)) {
+                        log_error("The %s color's main process (PID %d) exited before it was healthy; last probe: %s",
+                                  color, (int) mainpid, res.reason);
+                        c = EXIT_DIED;
+                        break;
+                }
+
+                probes++;
+                ok = http ? http_probe_check(http, path, expect, contains, res.reason, sizeof res.reason)
+                         : probe_command(command, timeout_ms, &res);
+                if (ok && ++good >= successes) {
+                        log_info("The %s color is healthy after %lld ms (%d probes).", color, now_ms() - start, probes);
+                        c = EXIT_SUCCESS;
+                        break;
+                }
+                if (!ok)
+                        good = 0;
+                if (once || now_ms() >= deadline) {
+                        log_error("The %s color is not healthy after %lld ms (%d probes): %s", color, now_ms() - start,
+                                  probes, res.reason);
+                        c = EXIT_UNHEALTHY;
+                        break;
+                }
+
+                /* Successes in a row are spaced by the interval, so two of them mean something;
+                 * failures are retried fast at first, as an app usually comes up within a second. */
+                sleep_ms(ok ? interval_ms : delay);
+                if (!ok && delay < interval_ms)
+                        delay = delay * 2 < interval_ms ? delay * 2 : interval_ms;
+        }
+
+        return c;
+}

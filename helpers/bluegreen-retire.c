@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bluegreen-retire COLOR: the ExecStart= of APP-retire@COLOR.service, started by its timer when the
+ * drain period of a color that was switched away from is over. It stops the color unless it went
+ * live again meanwhile (a rollback). See bluegreen-retire(8).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appenv.h"
+#include "bus.h"
+#include "flow.h"
+#include "log.h"
+#include "macro.h"
+#include "state.h"
+
+static void help(void) {
+        printf("Usage: bluegreen-retire COLOR\n\n"
+               "Stops the COLOR (blue or green) of the app described by the BLUEGREEN_* environment,\n"
+               "unless it is the live color. Run by APP-retire@COLOR.timer.\n\n"
+               "Exit status: 0 retired, or left running because it is live; 1 the stop failed;\n"
+               "2 bad argument or environment.\n");
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *res = NULL, *err = NULL, *holder = NULL;
+        _cleanup_close_ int lock_fd = -1;
+        struct app_env e;
+        struct app_state s;
+        const char *bad = NULL;
+        enum color c;
+        int r;
+
+        log_setup("bluegreen-retire");
+        if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+                help();
+                return EXIT_SUCCESS;
+        }
+        c = argc == 2 ? color_from_string(argv[1]) : _COLOR_INVALID;
+        if (c == _COLOR_INVALID) {
+                log_error("Expected one argument, blue or green (see --help).");
+                return 2;
+        }
+        if (app_env_from_environ(&e, &bad) < 0) {
+                log_error("$%s is missing or malformed: run this as APP-retire@COLOR.service.", bad ?: "?");
+                return 2;
+        }
+        /* Waits for a deploy or rollback in progress: it may be about to make this color live. */
+        r = state_lock(e.state_dir, "retire", true, &lock_fd, &holder);
+        if (r < 0)
+                return log_error_errno(r, "Failed to lock %s: %m", e.state_dir), EXIT_FAILURE;
+        r = state_load(e.state_dir, &s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the state in %s: %m", e.state_dir), EXIT_FAILURE;
+        if (s.active == c) {
+                log_info("The %s color of %s is live again, not retiring it.", color_to_string(c), e.app);
+                return EXIT_SUCCESS;
+        }
+
+        r = bus_connect_manager(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
+        r = bus_unit_job(bus, "StopUnit", unit_name(e.app, "@", color_to_string(c), "service"), true, 600 * 1000000ULL,
+                         &res, &err);
+        if (r < 0)
+                return log_error("Failed to stop the %s color of %s: %s", color_to_string(c), e.app,
+                                 err ?: res ?: strerror(-r)),
+                       EXIT_FAILURE;
+        (void) state_history_append(e.state_dir, "retire", s.release[c], c, NULL);
+        log_event(LOG_INFO, MESSAGE_RETIRED, e.app, s.release[c], color_to_string(c),
+                  "Retired the %s color of %s (%s) after its drain period of %d s.", color_to_string(c), e.app,
+                  s.release[c] ?: "?", e.drain_s);
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "appenv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+const char *color_to_string(enum color c) {
+        return c == COLOR_BLUE ? "blue" : c == COLOR_GREEN ? "green" : "invalid";
+}
+
+enum color color_from_string(const char *s) {
+        if (s && streq(s, "blue"))
+                return COLOR_BLUE;
+        if (s && streq(s, "green"))
+                return COLOR_GREEN;
+        return _COLOR_INVALID;
+}
+
+struct kv {
+        char **keys;
+        char **values;
+        size_t n;
+};
+
+typedef const char *(*lookup_fn)(const struct kv *kv, const char *name);
+
+static const char *lookup_environ(const struct kv *kv, const char *name) {
+        return getenv(name);
+}
+
+static const char *lookup_kv(const struct kv *kv, const char *name) {
+        for (size_t i = 0; i < kv->n; i++)
+                if (streq(kv->keys[i], name))
+                        return kv->values[i];
+        return NULL;
+}
+
+static int get_str(lookup_fn f, const struct kv *kv, const char *name, bool required, char **ret, const char **bad) {
+        const char *v = f(kv, name);
+
+        if (!v || (required && !*v)) {
+                if (!required)
+                        v = "";
+                else {
+                        *bad = name;
+                        return -EINVAL;
+                }
+        }
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_int(lookup_fn f, const struct kv *kv, const char *name, int min, int max, int *ret, const char **bad) {
+        const char *v = f(kv, name);
+        char *end;
+        long l;
+
+        if (isempty(v)) {
+                *bad = name;
+                return -EINVAL;
+        }
+        errno = 0;
+        l = strtol(v, &end, 10);
+        if (errno != 0 || *end || l < min || l > max) {
+                *bad = name;
+                return -EINVAL;
+        }
+        *ret = (int) l;
+        return 0;
+}
+
+static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
+        _cleanup_free_ char *style = NULL;
+        int r, pre = 0, post = 0;
+
+        memset(e, 0, sizeof *e);
+        if ((r = get_str(f, kv, "BLUEGREEN_APP", true, &e->app, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_STATE_DIR", true, &e->state_dir, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_RELEASES", true, &e->releases, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_USER", false, &e->user, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_BIND", true, &e->bind, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_PORT_BLUE", 1, 65535, &e->port[COLOR_BLUE], bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_PORT_GREEN", 1, 65535, &e->port[COLOR_GREEN], bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_HEALTH_PATH", false, &e->health_path, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_HEALTH_COMMAND", false, &e->health_command, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HEALTH_EXPECT_STATUS", 100, 599, &e->health_expect_status, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_HEALTH_BODY_CONTAINS", false, &e->health_body_contains, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HEALTH_TIMEOUT_MS", 1, 600000, &e->health_timeout_ms, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HEALTH_INTERVAL_MS", 1, 600000, &e->health_interval_ms, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HEALTH_SUCCESSES", 1, 1000, &e->health_successes, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HEALTH_DEADLINE_S", 1, 86400, &e->health_deadline_s, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_SMOKE_COUNT", 0, 1000, &e->n_smoke, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_NGINX_INCLUDE", true, &e->nginx_include, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_NGINX_STYLE", true, &style, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_NGINX_UPSTREAM", true, &e->nginx_upstream, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_NGINX_KEEPALIVE", 0, 65535, &e->nginx_keepalive, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_NGINX_UNIT", true, &e->nginx_unit, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_NGINX_TEST", true, &e->nginx_test, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_DRAIN_S", 0, 31536000, &e->drain_s, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HOOK_PRE_START", 0, 1, &pre, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_HOOK_POST_SWITCH", 0, 1, &post, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_TRIGGER", true, &e->trigger, bad)) < 0)
+                return r;
+
+        e->hook_pre_start = pre;
+        e->hook_post_switch = post;
+        if (streq(style, "upstream"))
+                e->nginx_style = NGINX_STYLE_UPSTREAM;
+        else if (streq(style, "variable"))
+                e->nginx_style = NGINX_STYLE_VARIABLE;
+        else {
+                *bad = "BLUEGREEN_NGINX_STYLE";
+                return -EINVAL;
+        }
+
+        e->smoke = calloc((size_t) e->n_smoke + 1, sizeof(struct http_check));
+        if (!e->smoke)
+                return -ENOMEM;
+        for (int i = 0; i < e->n_smoke; i++) {
+                static char name[3][64];
+
+                snprintf(name[0], sizeof name[0], "BLUEGREEN_SMOKE_%d_PATH", i);
+                snprintf(name[1], sizeof name[1], "BLUEGREEN_SMOKE_%d_EXPECT_STATUS", i);
+                snprintf(name[2], sizeof name[2], "BLUEGREEN_SMOKE_%d_BODY_CONTAINS", i);
+                if ((r = get_str(f, kv, name[0], true, &e->smoke[i].path, bad)) < 0 ||
+                    (r = get_int(f, kv, name[1], 100, 599, &e->smoke[i].expect_status, bad)) < 0 ||
+                    (r = get_str(f, kv, name[2], false, &e->smoke[i].body_contains, bad)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int app_env_from_environ(struct app_env *e, const char **ret_bad) {
+        return load(lookup_environ, NULL, e, ret_bad);
+}
+
+/* Parses the subset of systemd's EnvironmentFile= syntax the generator writes: KEY=VALUE or
+ * KEY="VALUE" with \\ \" \$ \` escapes, comments and blank lines. */
+static int parse_env_text(char *text, struct kv *kv) {
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char *eq, *v, *out;
+                char **nk, **nv;
+
+                if (line[0] == '#' || !(eq = strchr(line, '=')))
+                        continue;
+                *eq = 0;
+                v = eq + 1;
+                if (*v == '"') {
+                        v++;
+                        out = v;
+                        for (char *p = v; *p && *p != '"'; p++) {
+                                if (*p == '\\' && p[1] && strchr("\\\"$`", p[1]))
+                                        p++;
+                                *out++ = *p;
+                        }
+                        *out = 0;
+                }
+                nk = realloc(kv->keys, (kv->n + 1) * sizeof(char *));
+                if (!nk)
+                        return -ENOMEM;
+                kv->keys = nk;
+                nv = realloc(kv->values, (kv->n + 1) * sizeof(char *));
+                if (!nv)
+                        return -ENOMEM;
+                kv->values = nv;
+                kv->keys[kv->n] = line;
+                kv->values[kv->n] = v;
+                kv->n++;
+        }
+        return 0;
+}
+
+int app_env_from_file(const char *path, struct app_env *e, const char **ret_bad) {
+        _cleanup_free_ char *text = NULL;
+        struct kv kv = {};
+        int r;
+
+        r = read_file(path, 1 << 20, &text, NULL);
+        if (r < 0)
+                return r;
+        r = parse_env_text(text, &kv);
+        if (r >= 0)
+                r = load(lookup_kv, &kv, e, ret_bad);
+        free(kv.keys);
+        free(kv.values);
+        return r;
+}
+
+void app_env_done(struct app_env *e) {
+        free(e->app);
+        free(e->state_dir);
+        free(e->releases);
+        free(e->user);
+        free(e->bind);
+        free(e->health_path);
+        free(e->health_command);
+        free(e->health_body_contains);
+        for (int i = 0; e->smoke && i < e->n_smoke; i++) {
+                free(e->smoke[i].path);
+                free(e->smoke[i].body_contains);
+        }
+        free(e->smoke);
+        free(e->nginx_include);
+        free(e->nginx_upstream);
+        free(e->nginx_unit);
+        free(e->nginx_test);
+        free(e->trigger);
+        memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "decl.h"
+
+/* An app's parameters as the helpers see them: from the environment files the generator wrote (via
+ * EnvironmentFile= in the unit, or read directly by bluegreenctl). The generator is the only reader of
+ * declarations; everything after it works from this. */
+struct app_env {
+        char *app;
+        char *state_dir;
+        char *releases;
+        char *user;
+        char *bind;
+        int port[2]; /* [0] blue, [1] green */
+        char *health_path;
+        char *health_command;
+        int health_expect_status;
+        char *health_body_contains;
+        int health_timeout_ms;
+        int health_interval_ms;
+        int health_successes;
+        int health_deadline_s;
+        struct http_check *smoke;
+        int n_smoke;
+        char *nginx_include;
+        enum nginx_style nginx_style;
+        char *nginx_upstream;
+        int nginx_keepalive;
+        char *nginx_unit;
+        char *nginx_test;
+        int drain_s;
+        bool hook_pre_start;
+        bool hook_post_switch;
+        char *trigger;
+};
+
+enum color {
+        COLOR_BLUE,
+        COLOR_GREEN,
+        _COLOR_INVALID = -1,
+};
+
+const char *color_to_string(enum color c);
+enum color color_from_string(const char *s);
+static inline enum color color_other(enum color c) {
+        return c == COLOR_BLUE ? COLOR_GREEN : COLOR_BLUE;
+}
+
+/* From the process environment. Returns -EINVAL and names the variable in *ret_bad when one is
+ * missing or malformed. */
+int app_env_from_environ(struct app_env *e, const char **ret_bad);
+
+/* From an app.env file the generator wrote. */
+int app_env_from_file(const char *path, struct app_env *e, const char **ret_bad);
+
+void app_env_done(struct app_env *e);

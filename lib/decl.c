@@ -1,0 +1,972 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "decl.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+
+/* Everything a validation step needs to report a problem the way an admin wants to read it:
+ * "FILE:LINE: KEY: message", with the file libconfig says the setting came from (it may be an
+ * @include'd file) rather than the one we opened. */
+struct ctx {
+        const char *path;
+        struct diag *diag;
+        bool oom;
+};
+
+void diag_done(struct diag *d) {
+        for (size_t i = 0; i < d->n; i++)
+                free(d->msgs[i]);
+        free(d->msgs);
+        d->msgs = NULL;
+        d->n = 0;
+}
+
+static void diag_add(struct diag *d, bool *oom, char *msg) {
+        char **n;
+
+        if (!msg) {
+                *oom = true;
+                return;
+        }
+        n = realloc(d->msgs, (d->n + 1) * sizeof(char *));
+        if (!n) {
+                free(msg);
+                *oom = true;
+                return;
+        }
+        d->msgs = n;
+        d->msgs[d->n++] = msg;
+}
+
+_printf_(4, 5) static void report(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt, ...) {
+        _cleanup_free_ char *body = NULL;
+        const char *file = NULL;
+        unsigned line = 0;
+        char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&body, fmt, ap) < 0)
+                body = NULL;
+        va_end(ap);
+        if (!body) {
+                c->oom = true;
+                return;
+        }
+
+        if (s) {
+                file = config_setting_source_file(s);
+                line = config_setting_source_line(s);
+        }
+        if (!file)
+                file = c->path;
+        /* libconfig names an @include'd file as written; make it a path the admin can open. */
+        _cleanup_free_ char *abs = NULL;
+        if (file[0] != '/' && strrchr(c->path, '/')) {
+                if (asprintf(&abs, "%.*s/%s", (int) (strrchr(c->path, '/') - c->path), c->path, file) < 0) {
+                        c->oom = true;
+                        return;
+                }
+                file = abs;
+        }
+
+        if (line > 0 && key)
+                (void) !asprintf(&msg, "%s:%u: %s: %s", file, line, key, body);
+        else if (line > 0)
+                (void) !asprintf(&msg, "%s:%u: %s", file, line, body);
+        else if (key)
+                (void) !asprintf(&msg, "%s: %s: %s", file, key, body);
+        else
+                (void) !asprintf(&msg, "%s: %s", file, body);
+        diag_add(c->diag, &c->oom, msg);
+}
+
+static const char *type_name(int type) {
+        switch (type) {
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a number with a fraction";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array [ ... ]";
+        case CONFIG_TYPE_LIST:
+                return "a list ( ... )";
+        case CONFIG_TYPE_GROUP:
+                return "a group { ... }";
+        default:
+                return "an unknown type";
+        }
+}
+
+/* "health" + "timeout_ms" -> "health.timeout_ms", so every message names the key as the admin would
+ * look for it in the file. */
+static char *key_join(const char *prefix, const char *key) {
+        char *r;
+
+        if (isempty(prefix))
+                return strdup(key);
+        if (asprintf(&r, "%s.%s", prefix, key) < 0)
+                return NULL;
+        return r;
+}
+
+static size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
+
+        if (la > 64 || lb > 64)
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                prev[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                cur[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+                        size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+                        cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+                }
+                memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+        }
+        return prev[lb];
+}
+
+/* Unknown keys are errors, not warnings: a misspelt "heath" would otherwise silently deploy without the
+ * health check the admin thinks they configured. */
+static void check_keys(struct ctx *c, const config_setting_t *group, const char *prefix, const char *const *allowed) {
+        int n = config_setting_length(group);
+
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(group, (unsigned) i);
+                const char *name = config_setting_name(s), *best = NULL;
+                size_t best_d = 3;
+                bool known = false;
+
+                if (!name)
+                        continue;
+                for (const char *const *a = allowed; *a; a++) {
+                        size_t d;
+
+                        if (streq(*a, name)) {
+                                known = true;
+                                break;
+                        }
+                        d = edit_distance(*a, name);
+                        if (d < best_d) {
+                                best_d = d;
+                                best = *a;
+                        }
+                }
+                if (known)
+                        continue;
+
+                _cleanup_free_ char *k = key_join(prefix, name);
+                if (best)
+                        report(c, s, NULL, "unknown key \"%s\" (did you mean \"%s\"?)", k ?: name, best);
+                else
+                        report(c, s, NULL, "unknown key \"%s\"", k ?: name);
+        }
+}
+
+static bool has_control_chars(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+/* Returns the setting if present and of the wanted type; reports and returns NULL otherwise, setting
+ * *bad so the caller can tell "absent" (use the default) from "wrong" (already reported). */
+static config_setting_t *lookup_typed(struct ctx *c, const config_setting_t *parent, const char *key,
+                                      const char *fullkey, int type, bool *bad) {
+        config_setting_t *s = config_setting_get_member(parent, key);
+        int t;
+
+        *bad = false;
+        if (!s)
+                return NULL;
+        t = config_setting_type(s);
+        if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
+                return s;
+        /* A list of scalars and an array are the same thing to an admin. */
+        if (type == CONFIG_TYPE_ARRAY && t == CONFIG_TYPE_LIST)
+                return s;
+
+        report(c, s, fullkey, "must be %s, not %s", type_name(type), type_name(t));
+        *bad = true;
+        return NULL;
+}
+
+/* Reads a string key. A required key that is absent is reported at the line of its group (or the file
+ * for top-level keys). Returns false when the key was present but wrong, or required and missing. */
+static bool get_string(struct ctx *c, const config_setting_t *parent, const char *prefix, const char *key,
+                       bool required, const char *def, char **ret) {
+        _cleanup_free_ char *fk = key_join(prefix, key);
+        const char *fullkey = fk ?: key;
+        config_setting_t *s;
+        const char *v;
+        bool bad;
+
+        s = lookup_typed(c, parent, key, fullkey, CONFIG_TYPE_STRING, &bad);
+        if (bad)
+                return false;
+        if (!s) {
+                if (required) {
+                        report(c, parent, NULL, "missing required key \"%s\"", fullkey);
+                        return false;
+                }
+                if (def) {
+                        *ret = strdup(def);
+                        if (!*ret)
+                                c->oom = true;
+                }
+                return true;
+        }
+
+        v = config_setting_get_string(s);
+        if (has_control_chars(v)) {
+                report(c, s, fullkey, "must not contain control characters such as newlines or tabs");
+                return false;
+        }
+        if (required && !*v) {
+                report(c, s, fullkey, "must not be empty");
+                return false;
+        }
+        free(*ret);
+        *ret = strdup(v);
+        if (!*ret)
+                c->oom = true;
+        return true;
+}
+
+static bool get_int(struct ctx *c, const config_setting_t *parent, const char *prefix, const char *key,
+                    bool required, long long min, long long max, int def, int *ret) {
+        _cleanup_free_ char *fk = key_join(prefix, key);
+        const char *fullkey = fk ?: key;
+        config_setting_t *s;
+        long long v;
+        bool bad;
+
+        s = lookup_typed(c, parent, key, fullkey, CONFIG_TYPE_INT, &bad);
+        if (bad)
+                return false;
+        if (!s) {
+                if (required) {
+                        report(c, parent, NULL, "missing required key \"%s\"", fullkey);
+                        return false;
+                }
+                *ret = def;
+                return true;
+        }
+        v = config_setting_get_int64(s);
+        if (v < min || v > max) {
+                report(c, s, fullkey, "must be from %lld to %lld, not %lld", min, max, v);
+                return false;
+        }
+        *ret = (int) v;
+        return true;
+}
+
+static config_setting_t *get_group(struct ctx *c, const config_setting_t *parent, const char *prefix, const char *key,
+                                   bool *bad) {
+        _cleanup_free_ char *fk = key_join(prefix, key);
+
+        return lookup_typed(c, parent, key, fk ?: key, CONFIG_TYPE_GROUP, bad);
+}
+
+/* Characters that would need quoting somewhere a path ends up (unit files, env files, nginx): refusing
+ * them is kinder than generating a unit that means something else. */
+static bool path_chars_ok(const char *p) {
+        for (; *p; p++)
+                if (isspace((unsigned char) *p) || strchr("\"'\\;{}$`", *p))
+                        return false;
+        return true;
+}
+
+static bool path_components_ok(const char *p) {
+        const char *s = p;
+
+        while (*s) {
+                size_t n;
+
+                while (*s == '/')
+                        s++;
+                n = strcspn(s, "/");
+                if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+                        return false;
+                s += n;
+        }
+        return true;
+}
+
+/* Absolute, normalised enough that prefix comparisons and unit settings mean what they say. Trailing
+ * slashes are dropped rather than refused. */
+static bool check_abs_path(struct ctx *c, const config_setting_t *s, const char *key, char *p, bool allow_dash) {
+        const char *q = p;
+        size_t n;
+
+        if (allow_dash && *q == '-')
+                q++;
+        if (*q != '/') {
+                report(c, s, key, "must be an absolute path, not \"%s\"", p);
+                return false;
+        }
+        if (!path_chars_ok(q)) {
+                report(c, s, key, "\"%s\" contains white space, a quote, a backslash or one of ;{}$`", p);
+                return false;
+        }
+        if (strstr(q, "//") || !path_components_ok(q)) {
+                report(c, s, key, "\"%s\" must be a normalised path (no \"//\", \".\" or \"..\" components)", p);
+                return false;
+        }
+        n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = 0;
+        if (streq(q, "/")) {
+                report(c, s, key, "must not be the root directory");
+                return false;
+        }
+        return true;
+}
+
+bool app_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > 64)
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+bool release_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > 128 || s[0] == '-' || streq(s, ".") || streq(s, ".."))
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static bool user_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > 31 || !(isalpha((unsigned char) s[0]) || s[0] == '_'))
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static bool env_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > 255 || isdigit((unsigned char) s[0]))
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+static bool unit_name_is_valid_service(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 9 || n > 255 || strcmp(s + n - 8, ".service") != 0)
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.@-\\") == n;
+}
+
+/* The signals that make sense as a polite stop request; SIGKILL is refused because it is what systemd
+ * sends after the timeout anyway, and asking for it first defeats the graceful stop. */
+static const char *const stop_signals[] = {
+        "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT", NULL,
+};
+
+static const char *canonical_signal(const char *s) {
+        const char *bare = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+
+        for (const char *const *p = stop_signals; *p; p++)
+                if (strcasecmp(*p + 3, bare) == 0)
+                        return *p;
+        return NULL;
+}
+
+const char *hardening_to_string(enum hardening h) {
+        static const char *const t[] = {
+                [HARDENING_STRICT] = "strict",
+                [HARDENING_BASIC] = "basic",
+                [HARDENING_OFF] = "off",
+        };
+        return t[h];
+}
+
+const char *nginx_style_to_string(enum nginx_style s) {
+        return s == NGINX_STYLE_UPSTREAM ? "upstream" : "variable";
+}
+
+static void strv_free(char **l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(l[i]);
+        free(l);
+}
+
+static void http_check_done(struct http_check *h) {
+        free(h->path);
+        free(h->body_contains);
+}
+
+void app_decl_free(struct app_decl *d) {
+        free(d->name);
+        free(d->source);
+        free(d->releases);
+        free(d->exec);
+        free(d->workdir);
+        free(d->user);
+        free(d->group);
+        free(d->bind);
+        for (size_t i = 0; i < d->n_environment; i++) {
+                free(d->environment[i].name);
+                free(d->environment[i].value);
+        }
+        free(d->environment);
+        strv_free(d->environment_files, d->n_environment_files);
+        http_check_done(&d->health.http);
+        free(d->health.command);
+        for (size_t i = 0; i < d->n_smoke; i++)
+                http_check_done(&d->smoke[i]);
+        free(d->smoke);
+        free(d->nginx.include);
+        free(d->nginx.upstream);
+        free(d->nginx.unit);
+        free(d->nginx.test);
+        free(d->stop.signal);
+        free(d->hooks.pre_start);
+        free(d->hooks.post_switch);
+        strv_free(d->read_write_paths, d->n_read_write_paths);
+        free(d->trigger);
+        free(d);
+}
+
+static bool check_url_path(struct ctx *c, const config_setting_t *parent, const char *key, const char *p) {
+        config_setting_t *s = config_setting_get_member(parent, strrchr(key, '.') ? strrchr(key, '.') + 1 : key);
+
+        if (p[0] != '/' || strpbrk(p, " \"'\\#")) {
+                report(c, s ?: parent, key, "must be a URL path starting with \"/\" without spaces, quotes or \"#\", not \"%s\"", p);
+                return false;
+        }
+        return true;
+}
+
+static bool parse_http_check(struct ctx *c, const config_setting_t *g, const char *prefix, bool path_required,
+                             struct http_check *h) {
+        _cleanup_free_ char *pk = key_join(prefix, "path");
+        bool ok = true;
+
+        ok &= get_string(c, g, prefix, "path", path_required, NULL, &h->path);
+        if (h->path)
+                ok &= check_url_path(c, g, pk ?: "path", h->path);
+        ok &= get_int(c, g, prefix, "expect_status", false, 100, 599, 200, &h->expect_status);
+        ok &= get_string(c, g, prefix, "body_contains", false, "", &h->body_contains);
+        return ok;
+}
+
+static bool parse_string_list(struct ctx *c, const config_setting_t *parent, const char *key, char ***ret, size_t *n_ret,
+                              bool allow_dash) {
+        config_setting_t *s;
+        bool bad, ok = true;
+        int n;
+
+        s = lookup_typed(c, parent, key, key, CONFIG_TYPE_ARRAY, &bad);
+        if (!s)
+                return !bad;
+        n = config_setting_length(s);
+        *ret = calloc((size_t) n + 1, sizeof(char *));
+        if (!*ret) {
+                c->oom = true;
+                return false;
+        }
+        for (int i = 0; i < n; i++) {
+                config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+                char k[128];
+
+                snprintf(k, sizeof k, "%s[%d]", key, i);
+                if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+                        report(c, e, k, "must be a string, not %s", type_name(config_setting_type(e)));
+                        ok = false;
+                        continue;
+                }
+                (*ret)[*n_ret] = strdup(config_setting_get_string(e));
+                if (!(*ret)[*n_ret]) {
+                        c->oom = true;
+                        return false;
+                }
+                if (!check_abs_path(c, e, k, (*ret)[*n_ret], allow_dash))
+                        ok = false;
+                (*n_ret)++;
+        }
+        return ok;
+}
+
+static bool parse_environment(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        config_setting_t *g;
+        bool bad, ok = true;
+        int n;
+
+        g = get_group(c, root, NULL, "environment", &bad);
+        if (!g)
+                return !bad;
+        n = config_setting_length(g);
+        d->environment = calloc((size_t) n + 1, sizeof(struct env_pair));
+        if (!d->environment) {
+                c->oom = true;
+                return false;
+        }
+        for (int i = 0; i < n; i++) {
+                config_setting_t *e = config_setting_get_elem(g, (unsigned) i);
+                const char *name = config_setting_name(e), *v;
+                _cleanup_free_ char *k = key_join("environment", name);
+
+                if (!env_name_is_valid(name)) {
+                        report(c, e, k, "\"%s\" is not a valid environment variable name", name);
+                        ok = false;
+                        continue;
+                }
+                if (streq(name, "PORT") || streq(name, "MAINPID") || strncmp(name, "BLUEGREEN_", 10) == 0) {
+                        report(c, e, k, "%s is set by bluegreen itself and cannot be declared", name);
+                        ok = false;
+                        continue;
+                }
+                if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+                        report(c, e, k, "must be a string (quote numbers: %s = \"...\"), not %s", name,
+                               type_name(config_setting_type(e)));
+                        ok = false;
+                        continue;
+                }
+                v = config_setting_get_string(e);
+                if (has_control_chars(v)) {
+                        report(c, e, k, "must not contain control characters such as newlines or tabs");
+                        ok = false;
+                        continue;
+                }
+                d->environment[d->n_environment].name = strdup(name);
+                d->environment[d->n_environment].value = strdup(v);
+                d->n_environment++;
+                if (!d->environment[d->n_environment - 1].name || !d->environment[d->n_environment - 1].value) {
+                        c->oom = true;
+                        return false;
+                }
+        }
+        return ok;
+}
+
+static bool parse_ports(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "blue", "green", NULL };
+        config_setting_t *g;
+        bool bad, ok = true;
+
+        g = get_group(c, root, NULL, "ports", &bad);
+        if (!g) {
+                if (!bad)
+                        report(c, root, NULL, "missing required key \"ports\" (for example: ports = { blue = 9011; green = 9012; };)");
+                return false;
+        }
+        check_keys(c, g, "ports", keys);
+        ok &= get_int(c, g, "ports", "blue", true, 1, 65535, 0, &d->port_blue);
+        ok &= get_int(c, g, "ports", "green", true, 1, 65535, 0, &d->port_green);
+        if (ok && d->port_blue == d->port_green) {
+                report(c, config_setting_get_member(g, "green"), "ports.green",
+                       "%d is already the port of ports.blue: the two colors run side by side and need a port each",
+                       d->port_green);
+                ok = false;
+        }
+        return ok;
+}
+
+static bool parse_health(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "path",       "command",     "expect_status", "body_contains",
+                                            "timeout_ms", "interval_ms", "successes",     "deadline_s", NULL };
+        config_setting_t *g;
+        bool bad, ok = true;
+
+        g = get_group(c, root, NULL, "health", &bad);
+        if (bad)
+                return false;
+        if (!g) {
+                /* No health group: every default applies, including the path. */
+                d->health.http.path = strdup("/healthz");
+                d->health.http.body_contains = strdup("");
+                d->health.http.expect_status = 200;
+                d->health.timeout_ms = 500;
+                d->health.interval_ms = 100;
+                d->health.successes = 2;
+                d->health.deadline_s = 60;
+                if (!d->health.http.path || !d->health.http.body_contains)
+                        c->oom = true;
+                return true;
+        }
+
+        check_keys(c, g, "health", keys);
+        ok &= get_string(c, g, "health", "command", false, NULL, &d->health.command);
+        if (d->health.command) {
+                config_setting_t *cmd = config_setting_get_member(g, "command");
+
+                if (!*d->health.command) {
+                        report(c, cmd, "health.command", "must not be empty");
+                        ok = false;
+                }
+                if (config_setting_get_member(g, "path")) {
+                        report(c, cmd, "health.command",
+                               "health.path and health.command exclude each other: probe over HTTP or run a command, not both");
+                        ok = false;
+                }
+                for (const char *const *k = (const char *const[]) { "expect_status", "body_contains", NULL }; *k; k++)
+                        if (config_setting_get_member(g, *k)) {
+                                report(c, config_setting_get_member(g, *k), NULL,
+                                       "health.%s only applies to HTTP probes, not to health.command", *k);
+                                ok = false;
+                        }
+        }
+        ok &= parse_http_check(c, g, "health", false, &d->health.http);
+        if (!d->health.command && !d->health.http.path) {
+                d->health.http.path = strdup("/healthz");
+                if (!d->health.http.path)
+                        c->oom = true;
+        }
+        ok &= get_int(c, g, "health", "timeout_ms", false, 1, 600000, 500, &d->health.timeout_ms);
+        ok &= get_int(c, g, "health", "interval_ms", false, 1, 600000, 100, &d->health.interval_ms);
+        ok &= get_int(c, g, "health", "successes", false, 1, 1000, 2, &d->health.successes);
+        ok &= get_int(c, g, "health", "deadline_s", false, 1, 86400, 60, &d->health.deadline_s);
+        return ok;
+}
+
+static bool parse_smoke(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "path", "expect_status", "body_contains", NULL };
+        config_setting_t *l;
+        bool bad, ok = true;
+        int n;
+
+        l = lookup_typed(c, root, "smoke", "smoke", CONFIG_TYPE_LIST, &bad);
+        if (!l)
+                return !bad;
+        n = config_setting_length(l);
+        d->smoke = calloc((size_t) n + 1, sizeof(struct http_check));
+        if (!d->smoke) {
+                c->oom = true;
+                return false;
+        }
+        for (int i = 0; i < n; i++) {
+                config_setting_t *g = config_setting_get_elem(l, (unsigned) i);
+                char k[32];
+
+                snprintf(k, sizeof k, "smoke[%d]", i);
+                if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+                        report(c, g, k, "must be a group { path = \"...\"; }, not %s", type_name(config_setting_type(g)));
+                        ok = false;
+                        continue;
+                }
+                check_keys(c, g, k, keys);
+                ok &= parse_http_check(c, g, k, true, &d->smoke[d->n_smoke++]);
+        }
+        return ok;
+}
+
+static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "include", "style", "upstream", "keepalive", "unit", "test", NULL };
+        _cleanup_free_ char *style = NULL, *def_upstream = NULL, *def_include = NULL;
+        config_setting_t *g;
+        bool bad, ok = true;
+
+        g = get_group(c, root, NULL, "nginx", &bad);
+        if (bad)
+                return false;
+        if (g)
+                check_keys(c, g, "nginx", keys);
+
+        /* Missing keys in an absent group take their defaults through the same code path. */
+        const config_setting_t *src = g ?: root;
+        const bool have = g != NULL;
+
+        if (have)
+                ok &= get_string(c, src, "nginx", "style", false, "upstream", &style);
+        else
+                style = strdup("upstream");
+        if (!style) {
+                c->oom = true;
+                return false;
+        }
+        if (streq(style, "upstream"))
+                d->nginx.style = NGINX_STYLE_UPSTREAM;
+        else if (streq(style, "variable"))
+                d->nginx.style = NGINX_STYLE_VARIABLE;
+        else {
+                report(c, config_setting_get_member(g, "style"), "nginx.style",
+                       "must be \"upstream\" or \"variable\", not \"%s\"", style);
+                ok = false;
+        }
+
+        def_upstream = strdup(d->name);
+        if (!def_upstream) {
+                c->oom = true;
+                return false;
+        }
+        for (char *p = def_upstream; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        /* An upstream block belongs in http context, which Debian's nginx.conf reads from conf.d; a "set"
+         * line belongs inside the admin's server block, so it gets a directory nginx does not read by itself. */
+        if (asprintf(&def_include, d->nginx.style == NGINX_STYLE_VARIABLE ? "/etc/nginx/bluegreen/%s.conf"
+                                                                            : "/etc/nginx/conf.d/bluegreen-%s.conf",
+                     d->name) < 0) {
+                c->oom = true;
+                return false;
+        }
+
+        if (have) {
+                ok &= get_string(c, g, "nginx", "include", false, def_include, &d->nginx.include);
+                ok &= get_string(c, g, "nginx", "upstream", false, def_upstream, &d->nginx.upstream);
+                ok &= get_int(c, g, "nginx", "keepalive", false, 0, 65535, 32, &d->nginx.keepalive);
+                ok &= get_string(c, g, "nginx", "unit", false, "nginx.service", &d->nginx.unit);
+                ok &= get_string(c, g, "nginx", "test", false, "/usr/sbin/nginx -t -q", &d->nginx.test);
+        } else {
+                d->nginx.include = TAKE_PTR(def_include);
+                d->nginx.upstream = strdup(def_upstream);
+                d->nginx.keepalive = 32;
+                d->nginx.unit = strdup("nginx.service");
+                d->nginx.test = strdup("/usr/sbin/nginx -t -q");
+        }
+        if (!d->nginx.include || !d->nginx.upstream || !d->nginx.unit || !d->nginx.test) {
+                c->oom = true;
+                return false;
+        }
+        if (have) {
+                config_setting_t *s;
+
+                if ((s = config_setting_get_member(g, "include")) && !check_abs_path(c, s, "nginx.include", d->nginx.include, false))
+                        ok = false;
+                s = config_setting_get_member(g, "upstream");
+                if (s && (!*d->nginx.upstream ||
+                          strspn(d->nginx.upstream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                  strlen(d->nginx.upstream))) {
+                        report(c, s, "nginx.upstream", "\"%s\" may hold only letters, digits and \"_\"", d->nginx.upstream);
+                        ok = false;
+                }
+                s = config_setting_get_member(g, "unit");
+                if (s && !unit_name_is_valid_service(d->nginx.unit)) {
+                        report(c, s, "nginx.unit", "\"%s\" is not a service unit name such as \"nginx.service\"", d->nginx.unit);
+                        ok = false;
+                }
+                s = config_setting_get_member(g, "test");
+                if (s && !*d->nginx.test) {
+                        report(c, s, "nginx.test", "must not be empty: the include is always checked before nginx reloads");
+                        ok = false;
+                }
+        }
+        return ok;
+}
+
+static bool parse_stop(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "signal", "timeout_s", NULL };
+        _cleanup_free_ char *sig = NULL;
+        config_setting_t *g;
+        const char *canon;
+        bool bad, ok = true;
+
+        g = get_group(c, root, NULL, "stop", &bad);
+        if (bad)
+                return false;
+        if (g) {
+                check_keys(c, g, "stop", keys);
+                ok &= get_string(c, g, "stop", "signal", false, "SIGTERM", &sig);
+                ok &= get_int(c, g, "stop", "timeout_s", false, 1, 86400, 30, &d->stop.timeout_s);
+        } else {
+                sig = strdup("SIGTERM");
+                d->stop.timeout_s = 30;
+        }
+        if (!sig) {
+                if (ok)
+                        c->oom = true;
+                return false;
+        }
+        canon = canonical_signal(sig);
+        if (!canon) {
+                report(c, config_setting_get_member(g, "signal"), "stop.signal",
+                       "\"%s\" is not a signal to stop with; use one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT",
+                       sig);
+                return false;
+        }
+        d->stop.signal = strdup(canon);
+        if (!d->stop.signal)
+                c->oom = true;
+        return ok;
+}
+
+static bool parse_hooks(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "pre_start", "post_switch", NULL };
+        config_setting_t *g;
+        bool bad, ok = true;
+
+        g = get_group(c, root, NULL, "hooks", &bad);
+        if (!g)
+                return !bad;
+        check_keys(c, g, "hooks", keys);
+        ok &= get_string(c, g, "hooks", "pre_start", false, NULL, &d->hooks.pre_start);
+        ok &= get_string(c, g, "hooks", "post_switch", false, NULL, &d->hooks.post_switch);
+        /* An empty hook is how a declaration says "none", e.g. when a shared template sets the key. */
+        if (d->hooks.pre_start && !*d->hooks.pre_start)
+                d->hooks.pre_start = (free(d->hooks.pre_start), NULL);
+        if (d->hooks.post_switch && !*d->hooks.post_switch)
+                d->hooks.post_switch = (free(d->hooks.post_switch), NULL);
+        return ok;
+}
+
+static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = {
+                "releases", "exec",   "workdir", "user",  "group", "ports",   "bind",      "environment",
+                "environment_files", "health", "smoke", "nginx", "drain_s", "stop",  "hooks",
+                "hardening", "read_write_paths", "trigger", NULL,
+        };
+        _cleanup_free_ char *hardening = NULL;
+        config_setting_t *s;
+        bool ok = true;
+
+        check_keys(c, root, NULL, keys);
+
+        if (get_string(c, root, NULL, "releases", true, NULL, &d->releases) && d->releases)
+                ok &= check_abs_path(c, config_setting_get_member(root, "releases"), "releases", d->releases, false);
+        else
+                ok = false;
+
+        ok &= get_string(c, root, NULL, "exec", true, NULL, &d->exec);
+
+        if (get_string(c, root, NULL, "workdir", false, ".", &d->workdir) && d->workdir) {
+                s = config_setting_get_member(root, "workdir");
+                if (s && (d->workdir[0] == '/' || !*d->workdir || !path_chars_ok(d->workdir) ||
+                          strstr(d->workdir, "..") || strstr(d->workdir, "//"))) {
+                        report(c, s, "workdir",
+                               "must be a relative path inside the release without \"..\", white space or quotes, not \"%s\"",
+                               d->workdir);
+                        ok = false;
+                }
+        } else
+                ok = false;
+
+        if (get_string(c, root, NULL, "user", false, NULL, &d->user) && d->user && !user_name_is_valid(d->user)) {
+                report(c, config_setting_get_member(root, "user"), "user", "\"%s\" is not a valid user name", d->user);
+                ok = false;
+        }
+        if (get_string(c, root, NULL, "group", false, NULL, &d->group) && d->group) {
+                s = config_setting_get_member(root, "group");
+                if (!user_name_is_valid(d->group)) {
+                        report(c, s, "group", "\"%s\" is not a valid group name", d->group);
+                        ok = false;
+                } else if (!d->user) {
+                        report(c, s, "group",
+                               "needs \"user\" as well: without a user the app runs under a dynamic user with its own group");
+                        ok = false;
+                }
+        }
+
+        ok &= parse_ports(c, root, d);
+
+        if (get_string(c, root, NULL, "bind", false, "127.0.0.1", &d->bind) && d->bind) {
+                unsigned char buf[sizeof(struct in6_addr)];
+
+                if (inet_pton(AF_INET, d->bind, buf) != 1 && inet_pton(AF_INET6, d->bind, buf) != 1) {
+                        report(c, config_setting_get_member(root, "bind"), "bind",
+                               "\"%s\" is not an IPv4 or IPv6 address", d->bind);
+                        ok = false;
+                }
+        } else
+                ok = false;
+
+        ok &= parse_environment(c, root, d);
+        ok &= parse_string_list(c, root, "environment_files", &d->environment_files, &d->n_environment_files, true);
+        ok &= parse_health(c, root, d);
+        ok &= parse_smoke(c, root, d);
+        ok &= parse_nginx(c, root, d);
+        ok &= get_int(c, root, NULL, "drain_s", false, 0, 31536000, 600, &d->drain_s);
+        ok &= parse_stop(c, root, d);
+        ok &= parse_hooks(c, root, d);
+
+        if (get_string(c, root, NULL, "hardening", false, "strict", &hardening) && hardening) {
+                if (streq(hardening, "strict"))
+                        d->hardening = HARDENING_STRICT;
+                else if (streq(hardening, "basic"))
+                        d->hardening = HARDENING_BASIC;
+                else if (streq(hardening, "off"))
+                        d->hardening = HARDENING_OFF;
+                else {
+                        report(c, config_setting_get_member(root, "hardening"), "hardening",
+                               "must be \"strict\", \"basic\" or \"off\", not \"%s\"", hardening);
+                        ok = false;
+                }
+        } else
+                ok = false;
+
+        ok &= parse_string_list(c, root, "read_write_paths", &d->read_write_paths, &d->n_read_write_paths, true);
+
+        if (get_string(c, root, NULL, "trigger", false, NULL, &d->trigger) && d->trigger) {
+                ok &= check_abs_path(c, config_setting_get_member(root, "trigger"), "trigger", d->trigger, false);
+        } else if (d->releases && !d->trigger) {
+                if (asprintf(&d->trigger, "%s/.deploy", d->releases) < 0) {
+                        d->trigger = NULL;
+                        c->oom = true;
+                }
+        }
+        return ok;
+}
+
+int app_decl_load(const char *path, const char *name, struct app_decl **ret, struct diag *diag) {
+        _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+        struct ctx c = { .path = path, .diag = diag };
+        config_t cfg;
+        bool ok;
+
+        d = calloc(1, sizeof *d);
+        if (!d)
+                return -ENOMEM;
+        d->name = strdup(name);
+        d->source = strdup(path);
+        if (!d->name || !d->source)
+                return -ENOMEM;
+
+        config_init(&cfg);
+        /* @include "common.inc" means the file beside the declaration, wherever we are run from. */
+        {
+                _cleanup_free_ char *dir = strdup(path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+
+                if (!dir)
+                        return -ENOMEM;
+                if (slash) {
+                        *slash = 0;
+                        config_set_include_dir(&cfg, *dir ? dir : "/");
+                }
+        }
+        if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+                int r = config_error_type(&cfg) == CONFIG_ERR_FILE_IO ? -EIO : -EINVAL;
+                char *msg = NULL;
+
+                if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+                        (void) !asprintf(&msg, "%s: cannot be read", path);
+                else
+                        (void) !asprintf(&msg, "%s:%d: %s", config_error_file(&cfg) ?: path, config_error_line(&cfg),
+                                         config_error_text(&cfg));
+                diag_add(diag, &c.oom, msg);
+                config_destroy(&cfg);
+                return c.oom ? -ENOMEM : r;
+        }
+
+        ok = parse_root(&c, config_root_setting(&cfg), d);
+        config_destroy(&cfg);
+        if (c.oom)
+                return -ENOMEM;
+        if (!ok || diag->n > 0)
+                return -EINVAL;
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}

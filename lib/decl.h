@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The in-memory form of one /etc/bluegreen/<app>.conf declaration, after validation: every field holds
+ * either the declared value or its documented default, so consumers never apply defaults themselves. */
+
+enum hardening {
+        HARDENING_STRICT,
+        HARDENING_BASIC,
+        HARDENING_OFF,
+};
+
+enum nginx_style {
+        NGINX_STYLE_UPSTREAM,
+        NGINX_STYLE_VARIABLE,
+};
+
+struct env_pair {
+        char *name;
+        char *value;
+};
+
+struct http_check {
+        char *path;
+        int expect_status;
+        char *body_contains;
+};
+
+struct app_decl {
+        char *name;
+        char *source;
+
+        char *releases;
+        char *exec;
+        char *workdir;
+        char *user; /* NULL: DynamicUser=yes */
+        char *group;
+        int port_blue;
+        int port_green;
+        char *bind;
+        struct env_pair *environment;
+        size_t n_environment;
+        char **environment_files;
+        size_t n_environment_files;
+
+        struct {
+                struct http_check http; /* http.path is NULL when command is set */
+                char *command;
+                int timeout_ms;
+                int interval_ms;
+                int successes;
+                int deadline_s;
+        } health;
+
+        struct http_check *smoke;
+        size_t n_smoke;
+
+        struct {
+                char *include;
+                enum nginx_style style;
+                char *upstream;
+                int keepalive;
+                char *unit;
+                char *test;
+        } nginx;
+
+        int drain_s;
+        struct {
+                char *signal; /* canonical "SIGTERM" form */
+                int timeout_s;
+        } stop;
+        struct {
+                char *pre_start; /* NULL: no hook */
+                char *post_switch;
+        } hooks;
+        enum hardening hardening;
+        char **read_write_paths;
+        size_t n_read_write_paths;
+        char *trigger;
+};
+
+/* Problems found while reading one declaration, each already formatted as "FILE:LINE: message". */
+struct diag {
+        char **msgs;
+        size_t n;
+};
+
+void diag_done(struct diag *d);
+
+void app_decl_free(struct app_decl *d);
+static inline void app_decl_freep(struct app_decl **d) {
+        if (*d)
+                app_decl_free(*d);
+}
+
+/* Validity of the names bluegreen derives unit and file names from. */
+bool app_name_is_valid(const char *s);
+bool release_name_is_valid(const char *s);
+
+const char *hardening_to_string(enum hardening h);
+const char *nginx_style_to_string(enum nginx_style s);
+
+/* Reads and validates the declaration at path for the app called name. Returns 0 and the declaration,
+ * or a negative errno: -EINVAL when the file is readable but wrong (every problem found is added to
+ * diag), another error when it could not be read (also explained in diag). */
+int app_decl_load(const char *path, const char *name, struct app_decl **ret, struct diag *diag);

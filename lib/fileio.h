@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum {
+        /* fsync the file and its directory: for state that must survive a power cut, not for /run. */
+        WRITE_SYNC = 1 << 0,
+};
+
+/* Writes content to path whole or not at all: a temporary file in the same directory, renamed over
+ * the target, so a reader never sees half a file and a failure leaves the old one in place. */
+int write_file_atomic(const char *path, const char *content, size_t len, mode_t mode, int flags);
+
+/* Points linkpath at target by renaming a fresh symlink over it, so it never dangles or vanishes. */
+int symlink_atomic(const char *target, const char *linkpath, int flags);
+
+int mkdir_p(const char *path, mode_t mode);
+int fsync_parent_dir(const char *path);
+
+/* Reads a whole small file (at most max bytes) into a NUL-terminated string. */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);

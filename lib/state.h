@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "appenv.h"
+
+/* The state of one app, under /var/lib/bluegreen/APP/:
+ *   active       "blue" or "green": the color nginx sends traffic to (absent before the first deploy)
+ *   blue, green  symlinks to the release directory each color runs
+ *   history      one line per event, appended
+ *   lock         flock()ed by whoever changes the rest; it holds the holder's description
+ * Every change is atomic (rename) and synced, so a power cut leaves the old state or the new. */
+struct app_state {
+        enum color active; /* _COLOR_INVALID: nothing deployed yet */
+        char *release[2];  /* name of the pinned release per color, or NULL */
+        char *release_dir[2];
+};
+
+int state_load(const char *state_dir, struct app_state *s);
+void state_done(struct app_state *s);
+
+int state_set_active(const char *state_dir, enum color c);
+/* Pins color to target (a release directory), or removes the pin when target is NULL. */
+int state_pin(const char *state_dir, enum color c, const char *target);
+int state_history_append(const char *state_dir, const char *event, const char *release, enum color c,
+                         const char *detail);
+
+/* Takes the app's lock. With wait false, a held lock fails at once with -EBUSY and *ret_holder says who
+ * holds it. The lock dies with the process: it never needs clearing. */
+int state_lock(const char *state_dir, const char *what, bool wait, int *ret_fd, char **ret_holder);
+
+/* Reads the last n lines of history (newest last). */
+int state_history_tail(const char *state_dir, int n, char ***ret, int *ret_n);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs what bluegreen needs to build, and what its tests and demo run, from Debian's archive.
+# Idempotent: when everything is there already it changes nothing and needs no network.
+set -euo pipefail
+
+packages=(
+        # build
+        gcc meson ninja-build pkg-config python3 scdoc
+        libsystemd-dev libconfig-dev libcurl4-openssl-dev
+        # the real parts the tests and the demo run
+        systemd systemd-container nginx curl wrk iproute2 procps
+        python3-fastapi python3-uvicorn gunicorn
+)
+
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+        exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+        exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
