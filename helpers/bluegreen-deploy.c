@@ -166,6 +166,19 @@ int main(int argc, char *argv[]) {
                 log_error("Release %s does not exist: %s is not a directory.", d.release, d.release_dir);
                 return EXIT_BAD_INPUT;
         }
+        /* A release that is a symlink out of the releases directory would run code from elsewhere. */
+        {
+                _cleanup_free_ char *real = realpath(d.release_dir, NULL);
+                size_t n = strlen(releases_real);
+
+                if (!real || strncmp(real, releases_real, n) != 0 || real[n] != '/' || strchr(real + n + 1, '/')) {
+                        log_error("Release %s leads to %s, outside %s: refusing it.", d.release, real ?: "?",
+                                  releases_real);
+                        return EXIT_BAD_INPUT;
+                }
+                free(d.release_dir);
+                d.release_dir = TAKE_PTR(real);
+        }
 
         r = mkdir_p(d.env.state_dir, 0755);
         if (r < 0)

@@ -204,30 +204,30 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, char
         }
 
         /* The reload job ends when nginx got the signal; nginx applies it a moment later, or refuses it
-         * (a certificate it cannot read, say) and keeps its old workers. New workers are the proof. */
+         * (a certificate it cannot read, say) and keeps its old workers. The switch is done when every
+         * worker accepting connections is a new one: old ones retitle themselves "shutting down" and
+         * stop accepting once they act on the master's request to quit. */
         if (master > 0 && n_before > 0) {
                 long long end = now_ms() + CONFIRM_TIMEOUT_MS;
 
                 for (;;) {
                         int n_after = nginx_workers((pid_t) master, after, ELEMENTSOF(after));
-                        bool fresh = false;
+                        bool old_left = false;
 
-                        for (int i = 0; i < n_after && !fresh; i++) {
-                                fresh = true;
+                        for (int i = 0; i < n_after && !old_left; i++)
                                 for (int j = 0; j < n_before; j++)
                                         if (after[i] == before[j])
-                                                fresh = false;
-                        }
-                        if (fresh)
+                                                old_left = true;
+                        if (n_after > 0 && !old_left)
                                 break;
                         if (now_ms() >= end) {
                                 (void) restore(e, old, had_old);
                                 (void) asprintf(ret_reason,
-                                                "nginx did not start new workers within %d ms of the reload, include restored: see journalctl -u %s",
+                                                "nginx did not replace its workers within %d ms of the reload, include restored: see journalctl -u %s",
                                                 CONFIRM_TIMEOUT_MS, e->nginx_unit);
                                 return -EIO;
                         }
-                        usleep(2000);
+                        usleep(1000);
                 }
         }
         return 0;

@@ -66,7 +66,7 @@ from fastapi import FastAPI, Response
 
 MODE = open("mode").read().strip()
 if MODE == "crash":
-    sys.exit("crashing on purpose")
+    raise RuntimeError("crashing on purpose")
 STARTED = time.monotonic()
 app = FastAPI()
 
@@ -108,4 +108,62 @@ bg_curl() {
 
 bg_live_release() {
         bg_curl http://127.0.0.1:8080/v | sed -E 's/.*"release":"([^"]*)".*/\1/'
+}
+
+# Deploys a release and fails the test, with the deploy's journal, if that does not succeed.
+bg_deploy() {
+        ct_exec systemctl start "$BG_APP-deploy@$1.service" || {
+                ct_exec journalctl -u "$BG_APP-deploy@$1.service" -u "$BG_APP@blue.service" -u "$BG_APP@green.service" \
+                        --no-pager -o short-monotonic | tail -n 40
+                fail "deploy of $1 failed"
+        }
+}
+
+bg_active() {
+        ct_exec systemctl is-active "$1" 2>/dev/null || true
+}
+
+# The nginx include, as it is on disk.
+bg_include() {
+        cat "$CT_ROOT/etc/nginx/conf.d/bluegreen-$BG_APP.conf"
+}
+
+# Records what a failed step must leave alone: the release nginx serves, the live color, the include
+# and the pins. bg_assert_untouched then checks them.
+bg_snapshot() {
+        BG_SNAP_LIVE=$(bg_live_release)
+        BG_SNAP_ACTIVE=$(cat "$CT_ROOT$BG_STATE/active")
+        BG_SNAP_INCLUDE=$(bg_include)
+        BG_SNAP_PINS=$(ct_exec sh -c "readlink $BG_STATE/blue; readlink $BG_STATE/green || true")
+}
+
+bg_assert_untouched() {
+        assert_eq "$BG_SNAP_LIVE" "$(bg_live_release)" "$1: nginx still serves $BG_SNAP_LIVE"
+        assert_eq "$BG_SNAP_ACTIVE" "$(cat "$CT_ROOT$BG_STATE/active")" "$1: the live color is unchanged"
+        assert_eq "$BG_SNAP_INCLUDE" "$(bg_include)" "$1: the nginx include is unchanged"
+        assert_eq "$BG_SNAP_PINS" "$(ct_exec sh -c "readlink $BG_STATE/blue; readlink $BG_STATE/green || true")" \
+                "$1: the pins are as they were"
+}
+
+# Runs a deploy that must fail with the given exit status; prints its journal.
+bg_deploy_fails() {
+        local release=$1 want=$2 rc
+        set +e
+        ct_exec systemctl start "$BG_APP-deploy@$release.service" 2>/dev/null
+        set -e
+        rc=$(ct_exec systemctl show -P ExecMainStatus "$BG_APP-deploy@$release.service")
+        assert_eq "$want" "$rc" "the deploy of $release exits with status $want"
+        BG_FAIL_LOG=$(ct_exec journalctl -u "$BG_APP-deploy@$release.service" --no-pager -o cat)
+}
+
+# The color that is not live must be stopped, and stay stopped (no restart loop).
+bg_assert_stopped_for_good() {
+        local unit="$BG_APP@$1.service"
+        sleep 3
+        case "$(bg_active "$unit")" in
+        active | activating | reloading) fail "$unit is still running after the failed deploy" ;;
+        esac
+        local restarts
+        restarts=$(ct_exec systemctl show -P NRestarts "$unit")
+        assert_eq 0 "$restarts" "$unit was not restarted in a loop"
 }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A healthy release that fails its smoke check (/v does not name the release, because the release
+# directory was copied from another one under a new name while the app reports its own) is refused
+# before the switch.
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+. "$here/lib.sh"
+. "$here/bluegreen.sh"
+ct_require_root_and_tools nginx curl gunicorn
+
+bg_setup
+bg_release r1
+bg_release r2
+bg_deploy r1
+bg_snapshot
+
+# The smoke check expects /v to contain the release name; this one reports a different one.
+sed -i 's/"release": os.environ.get("BLUEGREEN_RELEASE")/"release": "not-the-release"/' \
+        "$CT_ROOT$BG_RELEASES/r2/app/main.py"
+bg_deploy_fails r2 3
+assert_contains "$BG_FAIL_LOG" 'smoke check failed' "the journal names the smoke check"
+assert_contains "$BG_FAIL_LOG" 'without "r2"' "and what it missed"
+bg_assert_untouched "smoke failure"
+bg_assert_stopped_for_good green
+echo "23-smoke: all checks passed"
