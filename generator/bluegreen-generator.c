@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,10 +34,27 @@ static const char *const default_search_path[] = {
 #define HOOK_TIMEOUT_S 900
 #define NGINX_SWITCH_BUDGET_S 120
 
+/* The units of an app are its name plus one of these; "" is the app unit and "@" the color template. */
+static const char *const unit_suffixes[] = {
+        ".service",         "@.service",           "-deploy@.service",          "-rollback.service",
+        "-retire@.timer",   "-retire@.service",    "-deploy-trigger.path",      "-deploy-trigger.service",
+        "-pre-start@.service", "-post-switch@.service",
+};
+
+static const char *const system_unit_path[] = {
+        "/etc/systemd/system",
+        "/run/systemd/system",
+        "/usr/local/lib/systemd/system",
+        "/usr/lib/systemd/system",
+        "/lib/systemd/system",
+};
+
 struct declaration {
         char *name;
         char *path;
         bool masked;
+        bool failed;
+        int ports[2];
 };
 
 struct declarations {
@@ -109,7 +127,7 @@ static int scan_dir(const char *dir, struct declarations *l) {
                         log_warning("%s is not a regular file, ignoring.", path);
                         continue;
                 }
-                if (!app_name_is_valid(name)) {
+                if (!is_masked(&st) && !app_name_is_valid(name)) {
                         log_error("%s: \"%s\" is not a valid app name: use 1 to 64 letters, digits, \"_\" or \"-\"; skipping it.",
                                   path, name);
                         if (r >= 0)
@@ -318,16 +336,23 @@ struct output {
         const char *suffix;   /* appended to the app name: the file in the output dir */
 };
 
-/* Files written so far for the app being generated, so that a failure part-way removes them all:
- * an app gets all of its units or none. */
+/* Files written so far for the app being generated, relative to the output directory, so that a
+ * failure part-way removes them all: an app gets all of its units or none. */
 struct written {
         char *paths[32];
         size_t n;
 };
 
-static void written_rollback(struct written *w) {
+static void written_add(struct written *w, const char *dir, const char *name) {
+        char *p;
+
+        if (w->n < ELEMENTSOF(w->paths) && asprintf(&p, "%s%s%s", dir ?: "", dir ? "/" : "", name) >= 0)
+                w->paths[w->n++] = p;
+}
+
+static void written_rollback(struct written *w, int dest_fd) {
         for (size_t i = 0; i < w->n; i++) {
-                (void) unlink(w->paths[i]);
+                (void) unlinkat(dest_fd, w->paths[i], 0);
                 free(w->paths[i]);
         }
         w->n = 0;
@@ -339,7 +364,25 @@ static void written_done(struct written *w) {
         w->n = 0;
 }
 
-static int write_rendered(const char *path, const char *tmpl_name, const struct tvar *v, size_t n, struct written *w) {
+/* The output directory and the two below it that every app writes into, opened once. */
+struct outdirs {
+        const char *dest;
+        int dest_fd;
+        int env_fd;   /* DEST/bluegreen */
+        int wants_fd; /* DEST/multi-user.target.wants */
+};
+
+static int open_subdir(int parent, const char *name) {
+        int fd;
+
+        if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int write_rendered(int dirfd, const char *dir, const char *name, const char *tmpl_name, const struct tvar *v,
+                          size_t n, struct written *w) {
         _cleanup_free_ char *text = NULL;
         const char *tmpl = template_get(tmpl_name);
         int r;
@@ -349,33 +392,14 @@ static int write_rendered(const char *path, const char *tmpl_name, const struct 
         r = template_render(tmpl, v, n, &text);
         if (r < 0)
                 return r;
-        r = write_file_atomic(path, text, strlen(text), 0644, 0);
+        r = write_file_atomic_at(dirfd, name, text, strlen(text), 0644);
         if (r < 0)
                 return r;
-        if (w->n < ELEMENTSOF(w->paths))
-                w->paths[w->n++] = strdup(path);
+        written_add(w, dir, name);
         return 0;
 }
 
-static int add_wants_link(const char *dest, const char *target, const char *unit, struct written *w) {
-        _cleanup_free_ char *dir = NULL, *link = NULL, *to = NULL;
-        int r;
-
-        if (asprintf(&dir, "%s/%s.wants", dest, target) < 0 || asprintf(&link, "%s/%s", dir, unit) < 0 ||
-            asprintf(&to, "../%s", unit) < 0)
-                return -ENOMEM;
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return r;
-        r = symlink_atomic(to, link, 0);
-        if (r < 0)
-                return r;
-        if (w->n < ELEMENTSOF(w->paths))
-                w->paths[w->n++] = TAKE_PTR(link);
-        return 0;
-}
-
-static int generate_app(const char *dest, const struct app_decl *d, struct written *w) {
+static int generate_app(const struct outdirs *o, const struct app_decl *d, struct written *w) {
         static const struct output units[] = {
                 { "color.service", "@.service" },
                 { "deploy.service", "-deploy@.service" },
@@ -387,10 +411,13 @@ static int generate_app(const char *dest, const struct app_decl *d, struct writt
                 { "deploy-trigger.service", "-deploy-trigger.service" },
         };
         _cleanup_(vars_done) struct vars vs = {};
-        _cleanup_free_ char *env_dir = NULL, *sandbox = NULL;
+        _cleanup_free_ char *env_dir = NULL, *env_rel = NULL, *sandbox = NULL;
+        _cleanup_close_ int env_fd = -1;
+        char name[512];
         int r;
 
-        if (asprintf(&env_dir, "%s/bluegreen/%s", dest, d->name) < 0)
+        if (asprintf(&env_dir, "%s/bluegreen/%s", o->dest, d->name) < 0 ||
+            asprintf(&env_rel, "bluegreen/%s", d->name) < 0)
                 return -ENOMEM;
         fill_vars(&vs, d, env_dir);
         if (vs.oom)
@@ -403,40 +430,30 @@ static int generate_app(const char *dest, const struct app_decl *d, struct writt
         if (vs.oom)
                 return -ENOMEM;
 
-        r = mkdir_p(env_dir, 0755);
+        env_fd = open_subdir(o->env_fd, d->name);
+        if (env_fd < 0)
+                return env_fd;
+        r = write_rendered(env_fd, env_rel, "app.env", "app.env", vs.v, vs.n, w);
         if (r < 0)
                 return r;
-        {
-                _cleanup_free_ char *p = NULL;
-
-                if (asprintf(&p, "%s/app.env", env_dir) < 0)
-                        return -ENOMEM;
-                r = write_rendered(p, "app.env", vs.v, vs.n, w);
-                if (r < 0)
-                        return r;
-        }
         for (int c = 0; c < 2; c++) {
-                _cleanup_free_ char *p = NULL, *port = NULL;
                 const char *color = c == 0 ? "blue" : "green";
                 struct tvar v[ELEMENTSOF(vs.v) + 2];
+                char port[16];
 
-                if (asprintf(&p, "%s/%s.env", env_dir, color) < 0 ||
-                    asprintf(&port, "%d", c == 0 ? d->port_blue : d->port_green) < 0)
-                        return -ENOMEM;
+                snprintf(port, sizeof port, "%d", c == 0 ? d->port_blue : d->port_green);
+                snprintf(name, sizeof name, "%s.env", color);
                 memcpy(v, vs.v, vs.n * sizeof(struct tvar));
                 v[vs.n] = (struct tvar) { "COLOR", color };
                 v[vs.n + 1] = (struct tvar) { "PORT", port };
-                r = write_rendered(p, "color.env", v, vs.n + 2, w);
+                r = write_rendered(env_fd, env_rel, name, "color.env", v, vs.n + 2, w);
                 if (r < 0)
                         return r;
         }
 
         for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                _cleanup_free_ char *p = NULL, *file = NULL;
-
-                if (asprintf(&file, "%s%s", d->name, units[i].suffix) < 0 || asprintf(&p, "%s/%s", dest, file) < 0)
-                        return -ENOMEM;
-                r = write_rendered(p, units[i].template, vs.v, vs.n, w);
+                snprintf(name, sizeof name, "%s%s", d->name, units[i].suffix);
+                r = write_rendered(o->dest_fd, NULL, name, units[i].template, vs.v, vs.n, w);
                 if (r < 0)
                         return r;
         }
@@ -448,35 +465,143 @@ static int generate_app(const char *dest, const struct app_decl *d, struct writt
                 { d->hooks.post_switch, "post_switch", "-post-switch@.service" },
         };
         for (size_t i = 0; i < ELEMENTSOF(hooks); i++) {
-                _cleanup_free_ char *p = NULL, *file = NULL, *hook = NULL;
+                _cleanup_free_ char *hook = NULL;
                 struct tvar v[ELEMENTSOF(vs.v) + 2];
 
                 if (!hooks[i].hook)
                         continue;
                 hook = unit_escape_specifiers(hooks[i].hook);
-                if (!hook || asprintf(&file, "%s%s", d->name, hooks[i].suffix) < 0 || asprintf(&p, "%s/%s", dest, file) < 0)
+                if (!hook)
                         return -ENOMEM;
+                snprintf(name, sizeof name, "%s%s", d->name, hooks[i].suffix);
                 memcpy(v, vs.v, vs.n * sizeof(struct tvar));
                 v[vs.n] = (struct tvar) { "HOOK", hook };
                 v[vs.n + 1] = (struct tvar) { "HOOK_NAME", hooks[i].name };
-                r = write_rendered(p, "hook.service", v, vs.n + 2, w);
+                r = write_rendered(o->dest_fd, NULL, name, "hook.service", v, vs.n + 2, w);
                 if (r < 0)
                         return r;
         }
 
-        {
-                _cleanup_free_ char *app = NULL, *path = NULL;
+        /* Enabled by the generator itself: the app comes back at boot, its trigger is watched. */
+        for (int i = 0; i < 2; i++) {
+                char target[520];
 
-                if (asprintf(&app, "%s.service", d->name) < 0 || asprintf(&path, "%s-deploy-trigger.path", d->name) < 0)
-                        return -ENOMEM;
-                r = add_wants_link(dest, "multi-user.target", app, w);
+                snprintf(name, sizeof name, "%s%s", d->name, i == 0 ? ".service" : "-deploy-trigger.path");
+                snprintf(target, sizeof target, "../%s", name);
+                r = symlink_atomic_at(target, o->wants_fd, name);
                 if (r < 0)
                         return r;
-                r = add_wants_link(dest, "multi-user.target", path, w);
-                if (r < 0)
-                        return r;
+                written_add(w, "multi-user.target.wants", name);
         }
         return 0;
+}
+
+/* An app called "nginx" would replace nginx.service: the generator's output takes precedence over
+ * every unit file of the system. Such a name is refused rather than allowed to shadow a real unit. */
+struct unit_names {
+        char **names; /* file names, sorted */
+        size_t n, size;
+};
+
+static void unit_names_done(struct unit_names *u) {
+        for (size_t i = 0; i < u->n; i++)
+                free(u->names[i]);
+        free(u->names);
+}
+
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Each unit directory is read once, however many apps there are; on a merged-/usr system /lib and
+ * /usr/lib are one directory, read once too. */
+static int unit_names_load(struct unit_names *u) {
+        const char *e = getenv("BLUEGREEN_SYSTEM_UNIT_PATH");
+        struct stat seen[ELEMENTSOF(system_unit_path)];
+        size_t n_seen = 0;
+
+        for (size_t i = 0; i < (e ? 1 : ELEMENTSOF(system_unit_path)); i++) {
+                const char *dir = e ?: system_unit_path[i];
+                _cleanup_(closedirp) DIR *d = opendir(dir);
+                struct dirent *de;
+                struct stat st;
+                bool dup = false;
+
+                if (!d || fstat(dirfd(d), &st) < 0)
+                        continue;
+                for (size_t j = 0; j < n_seen; j++)
+                        dup = dup || (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino);
+                if (dup)
+                        continue;
+                seen[n_seen++] = st;
+
+                while ((de = readdir(d))) {
+                        if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+                                continue;
+                        if (u->n == u->size) {
+                                size_t size = u->size ? u->size * 2 : 512;
+                                char **nn = realloc(u->names, size * sizeof(char *));
+
+                                if (!nn)
+                                        return -ENOMEM;
+                                u->names = nn;
+                                u->size = size;
+                        }
+                        u->names[u->n] = strdup(de->d_name);
+                        if (!u->names[u->n])
+                                return -ENOMEM;
+                        u->n++;
+                }
+        }
+        /* Only names are kept: the directory matters for the message alone, found again on a hit. */
+        if (u->n > 0)
+                qsort(u->names, u->n, sizeof(char *), cmp_names);
+        return 0;
+}
+
+static const char *clashing_system_unit(const struct unit_names *u, const char *app, char *buf, size_t size) {
+        const char *e = getenv("BLUEGREEN_SYSTEM_UNIT_PATH");
+
+        for (size_t s = 0; s < ELEMENTSOF(unit_suffixes) && u->n > 0; s++) {
+                char key[512], *k = key;
+
+                snprintf(key, sizeof key, "%s%s", app, unit_suffixes[s]);
+                if (!bsearch(&k, u->names, u->n, sizeof(char *), cmp_names))
+                        continue;
+                for (size_t i = 0; i < (e ? 1 : ELEMENTSOF(system_unit_path)); i++) {
+                        snprintf(buf, size, "%s/%s", e ?: system_unit_path[i], key);
+                        if (access(buf, F_OK) >= 0)
+                                return buf;
+                }
+                snprintf(buf, size, "%s", key);
+                return buf;
+        }
+        return NULL;
+}
+
+/* "shop-rollback" would write shop-rollback.service, which is shop's rollback unit. */
+static const char *clashing_app(const struct declarations *l, const char *app) {
+        static const char *const middles[] = { "-deploy", "-rollback", "-retire", "-deploy-trigger", "-pre-start",
+                                               "-post-switch" };
+
+        for (size_t i = 0; i < l->n; i++) {
+                size_t n = strlen(l->items[i].name);
+
+                if (l->items[i].masked || strncmp(app, l->items[i].name, n) != 0)
+                        continue;
+                for (size_t m = 0; m < ELEMENTSOF(middles); m++)
+                        if (streq(app + n, middles[m]))
+                                return l->items[i].name;
+        }
+        return NULL;
+}
+
+static const struct declaration *port_owner(const struct declarations *l, size_t upto, int port) {
+        for (size_t i = 0; i < upto; i++)
+                if (!l->items[i].masked && !l->items[i].failed &&
+                    (l->items[i].ports[0] == port || l->items[i].ports[1] == port))
+                        return &l->items[i];
+        return NULL;
 }
 
 static int split_search_path(char ***ret, size_t *n_ret) {
@@ -530,6 +655,9 @@ oom:
 
 static int run(const char *dest, _unused_ const char *early, _unused_ const char *late) {
         _cleanup_(declarations_done) struct declarations decls = {};
+        _cleanup_(unit_names_done) struct unit_names system_units = {};
+        _cleanup_close_ int dest_fd = -1, env_fd = -1, wants_fd = -1;
+        struct outdirs o = { .dest = dest };
         char **dirs = NULL;
         size_t n_dirs = 0;
         int r = 0, k;
@@ -548,14 +676,47 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
         /* Sorted, so the output (and the log) does not depend on directory order. */
         if (decls.n > 0)
                 qsort(decls.items, decls.n, sizeof(*decls.items), declaration_cmp);
+        if (decls.n == 0)
+                return r;
+
+        if (unit_names_load(&system_units) < 0)
+                return log_oom();
+        o.dest_fd = dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dest_fd < 0)
+                return log_error_errno(-errno, "Failed to open the output directory %s: %m", dest);
+        o.env_fd = env_fd = open_subdir(dest_fd, "bluegreen");
+        o.wants_fd = wants_fd = open_subdir(dest_fd, "multi-user.target.wants");
+        if (env_fd < 0 || wants_fd < 0)
+                return log_error_errno(env_fd < 0 ? env_fd : wants_fd, "Failed to create directories in %s: %m", dest);
 
         for (size_t i = 0; i < decls.n; i++) {
                 _cleanup_(app_decl_freep) struct app_decl *d = NULL;
                 _cleanup_(diag_done) struct diag diag = {};
                 struct written w = {};
 
+                const struct declaration *other;
+                const char *clash;
+                char buf[4096];
+
                 if (decls.items[i].masked) {
                         log_debug("%s is masked, skipping.", decls.items[i].path);
+                        continue;
+                }
+                decls.items[i].failed = true;
+
+                if ((clash = clashing_system_unit(&system_units, decls.items[i].name, buf, sizeof buf))) {
+                        log_error("%s: the app name \"%s\" would replace %s; rename the declaration. No units generated.",
+                                  decls.items[i].path, decls.items[i].name, clash);
+                        if (r >= 0)
+                                r = -EEXIST;
+                        continue;
+                }
+                if ((clash = clashing_app(&decls, decls.items[i].name))) {
+                        log_error("%s: the units of \"%s\" would replace those of app \"%s\"; rename the declaration. "
+                                  "No units generated.",
+                                  decls.items[i].path, decls.items[i].name, clash);
+                        if (r >= 0)
+                                r = -EEXIST;
                         continue;
                 }
 
@@ -571,16 +732,33 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                         continue;
                 }
 
-                k = generate_app(dest, d, &w);
+                other = port_owner(&decls, i, d->port_blue);
+                if (!other)
+                        other = port_owner(&decls, i, d->port_green);
+                if (other) {
+                        log_error("%s: a port of \"%s\" (%d, %d) is already taken by app \"%s\" (%s). No units generated.",
+                                  d->source, d->name, d->port_blue, d->port_green, other->name, other->path);
+                        if (r >= 0)
+                                r = -EADDRINUSE;
+                        continue;
+                }
+
+                k = generate_app(&o, d, &w);
                 if (k < 0) {
-                        written_rollback(&w);
+                        written_rollback(&w, dest_fd);
                         log_error_errno(k, "Failed to generate the units of \"%s\" from %s: %m", d->name, d->source);
                         if (r >= 0)
                                 r = k;
                         continue;
                 }
                 written_done(&w);
+                decls.items[i].failed = false;
+                decls.items[i].ports[0] = d->port_blue;
+                decls.items[i].ports[1] = d->port_green;
         }
+        /* Leave no empty directories behind when no app could be generated (fails if not empty). */
+        (void) unlinkat(dest_fd, "bluegreen", AT_REMOVEDIR);
+        (void) unlinkat(dest_fd, "multi-user.target.wants", AT_REMOVEDIR);
         return r;
 }
 

@@ -17,6 +17,7 @@
 #include "decl.h"
 #include "log.h"
 #include "macro.h"
+#include "release.h"
 
 #define EXIT_USAGE 64
 #define EXIT_NO_RELEASE 66
@@ -33,8 +34,9 @@ static void help(void) {
                "are set.\n\n"
                "  -r, --release NAME  run in this release instead of the color's pinned one\n"
                "  -h, --help          show this help\n\n"
-               "Exit status: that of PROGRAM; or 64 bad usage or environment, 66 no such\n"
-               "release or nothing pinned, 126 PROGRAM cannot be executed, 127 PROGRAM not found.\n");
+               "Exit status: that of PROGRAM; or 1 out of memory, 64 bad usage or environment,\n"
+               "66 no such release, nothing pinned or no such working directory, 126 PROGRAM\n"
+               "cannot be executed, 127 PROGRAM not found.\n");
 }
 
 static const char *need_env(const char *name) {
@@ -47,23 +49,15 @@ static const char *need_env(const char *name) {
         return v;
 }
 
-/* True when path is dir itself or below it; both must be canonical. */
-static bool path_is_below(const char *path, const char *dir) {
-        size_t n = strlen(dir);
-
-        return strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "release", required_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        _cleanup_free_ char *release_dir = NULL, *releases_real = NULL, *pin = NULL, *workdir = NULL,
-                               *program = NULL;
-        const char *release = NULL, *releases, *work, *base;
-        int c;
+        _cleanup_free_ char *release_dir = NULL, *program = NULL;
+        const char *release = NULL, *releases, *work, *color = NULL, *where;
+        int c, r;
 
         log_setup("bluegreen-exec");
         while ((c = getopt_long(argc, argv, "+r:h", options, NULL)) >= 0)
@@ -84,59 +78,38 @@ int main(int argc, char *argv[]) {
 
         releases = need_env("BLUEGREEN_RELEASES");
         work = getenv("BLUEGREEN_WORKDIR") ?: ".";
-        releases_real = realpath(releases, NULL);
-        if (!releases_real) {
-                log_error_errno(-errno, "Releases directory %s: %m", releases);
-                return EXIT_NO_RELEASE;
-        }
-
         if (release) {
-                _cleanup_free_ char *p = NULL;
-
                 if (!release_name_is_valid(release)) {
                         log_error("\"%s\" is not a valid release name.", release);
                         return EXIT_USAGE;
                 }
-                if (asprintf(&p, "%s/%s", releases_real, release) < 0)
-                        return log_oom(), EXIT_FAILURE;
-                release_dir = realpath(p, NULL);
-                if (!release_dir) {
-                        log_error_errno(-errno, "Release %s: %m", p);
-                        return EXIT_NO_RELEASE;
-                }
+                r = release_resolve_name(releases, release, &release_dir);
+                where = release;
         } else {
-                const char *state = need_env("BLUEGREEN_STATE_DIR"), *color = need_env("BLUEGREEN_COLOR");
-
-                if (asprintf(&pin, "%s/%s", state, color) < 0)
-                        return log_oom(), EXIT_FAILURE;
-                release_dir = realpath(pin, NULL);
-                if (!release_dir) {
-                        if (errno == ENOENT)
-                                log_error("No release is pinned to the %s color (%s does not lead to a release): "
-                                          "deploy one with \"systemctl start %s-deploy@RELEASE\".",
-                                          color, pin, getenv("BLUEGREEN_APP") ?: "APP");
-                        else
-                                log_error_errno(-errno, "Pinned release %s: %m", pin);
-                        return EXIT_NO_RELEASE;
-                }
+                color = need_env("BLUEGREEN_COLOR");
+                r = release_resolve_pin(need_env("BLUEGREEN_STATE_DIR"), color, releases, &release_dir);
+                where = color;
         }
-
-        /* A pin or name that leads out of the releases directory (a symlink planted in it, say) is
-         * refused: the releases directory is the only place code is run from. */
-        if (!path_is_below(release_dir, releases_real) || strchr(release_dir + strlen(releases_real) + 1, '/')) {
-                log_error("%s is not a release directory directly under %s.", release_dir, releases_real);
+        if (r == -ENOENT && !release) {
+                log_error("No release is pinned to the %s color (%s/%s does not lead to a release): "
+                          "deploy one with \"systemctl start %s-deploy@RELEASE\".",
+                          color, getenv("BLUEGREEN_STATE_DIR"), color, getenv("BLUEGREEN_APP") ?: "APP");
                 return EXIT_NO_RELEASE;
         }
-        base = strrchr(release_dir, '/') + 1;
-
-        if (asprintf(&workdir, "%s/%s", release_dir, work) < 0)
-                return log_oom(), EXIT_FAILURE;
-        if (chdir(workdir) < 0) {
-                log_error_errno(-errno, "Working directory %s: %m", workdir);
+        if (r == -EXDEV) {
+                /* The releases directory is the only place code is run from. */
+                log_error("The release of %s leads outside %s: refusing it.", where, releases);
                 return EXIT_NO_RELEASE;
         }
-        if (setenv("BLUEGREEN_RELEASE", base, 1) < 0 || setenv("BLUEGREEN_RELEASE_DIR", release_dir, 1) < 0)
-                return log_oom(), EXIT_FAILURE;
+        if (r < 0) {
+                log_error_errno(r, "Release of %s in %s: %m", where, releases);
+                return EXIT_NO_RELEASE;
+        }
+        r = release_enter(release_dir, work);
+        if (r < 0) {
+                log_error_errno(r, "Working directory %s/%s: %m", release_dir, work);
+                return EXIT_NO_RELEASE;
+        }
 
         if (argv[optind][0] != '/' && strchr(argv[optind], '/')) {
                 if (asprintf(&program, "%s/%s", release_dir, argv[optind]) < 0)

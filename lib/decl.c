@@ -350,7 +350,9 @@ bool app_name_is_valid(const char *s) {
 bool release_name_is_valid(const char *s) {
         size_t n = strlen(s);
 
-        if (n < 1 || n > 128 || s[0] == '-' || streq(s, ".") || streq(s, ".."))
+        /* No leading "-" (an option to any tool it reaches) and no leading "." (".", "..", and hidden
+         * entries such as the trigger file ".deploy" or ".git", which are not releases). */
+        if (n < 1 || n > 128 || s[0] == '-' || s[0] == '.')
                 return false;
         return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
@@ -382,7 +384,7 @@ static bool unit_name_is_valid_service(const char *s) {
 /* The signals that make sense as a polite stop request; SIGKILL is refused because it is what systemd
  * sends after the timeout anyway, and asking for it first defeats the graceful stop. */
 static const char *const stop_signals[] = {
-        "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT", NULL,
+        "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", NULL,
 };
 
 static const char *canonical_signal(const char *s) {
@@ -793,7 +795,7 @@ static bool parse_stop(struct ctx *c, const config_setting_t *root, struct app_d
         canon = canonical_signal(sig);
         if (!canon) {
                 report(c, config_setting_get_member(g, "signal"), "stop.signal",
-                       "\"%s\" is not a signal to stop with; use one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT",
+                       "\"%s\" is not a signal to stop with; use one of SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH",
                        sig);
                 return false;
         }
@@ -814,7 +816,7 @@ static bool parse_hooks(struct ctx *c, const config_setting_t *root, struct app_
         check_keys(c, g, "hooks", keys);
         ok &= get_string(c, g, "hooks", "pre_start", false, NULL, &d->hooks.pre_start);
         ok &= get_string(c, g, "hooks", "post_switch", false, NULL, &d->hooks.post_switch);
-        /* An empty hook is how a declaration says "none", e.g. when a shared template sets the key. */
+        /* An empty hook means "none", so config management can always write the key. */
         if (d->hooks.pre_start && !*d->hooks.pre_start)
                 d->hooks.pre_start = (free(d->hooks.pre_start), NULL);
         if (d->hooks.post_switch && !*d->hooks.post_switch)
@@ -844,7 +846,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         if (get_string(c, root, NULL, "workdir", false, ".", &d->workdir) && d->workdir) {
                 s = config_setting_get_member(root, "workdir");
                 if (s && (d->workdir[0] == '/' || !*d->workdir || !path_chars_ok(d->workdir) ||
-                          strstr(d->workdir, "..") || strstr(d->workdir, "//"))) {
+                          (strcmp(d->workdir, ".") != 0 && !path_components_ok(d->workdir)) || strstr(d->workdir, "//"))) {
                         report(c, s, "workdir",
                                "must be a relative path inside the release without \"..\", white space or quotes, not \"%s\"",
                                d->workdir);

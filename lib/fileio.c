@@ -120,6 +120,65 @@ int symlink_atomic(const char *target, const char *linkpath, int flags) {
         return 0;
 }
 
+/* glibc no longer caches the PID, and the generator asks for it for every file it writes. */
+static long cached_pid(void) {
+        static long pid;
+
+        if (pid == 0)
+                pid = (long) getpid();
+        return pid;
+}
+
+static int open_tmp_at(int dirfd, const char *name, char *tmp, size_t size, mode_t mode) {
+        int fd;
+
+        snprintf(tmp, size, ".#%s.%ld", name, cached_pid());
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0 && errno == EEXIST) {
+                /* Left over by an earlier process that had our PID and crashed. */
+                (void) unlinkat(dirfd, tmp, 0);
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        }
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode) {
+        char tmp[512];
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        fd = open_tmp_at(dirfd, name, tmp, sizeof tmp, mode);
+        if (fd < 0)
+                return fd;
+        r = write_all(fd, content, len);
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = negative_errno();
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int symlink_atomic_at(const char *target, int dirfd, const char *name) {
+        char tmp[512];
+
+        /* The usual case, a fresh output directory, needs no temporary name. */
+        if (symlinkat(target, dirfd, name) >= 0)
+                return 0;
+        if (errno != EEXIST)
+                return negative_errno();
+        snprintf(tmp, sizeof tmp, ".#%s.%ld", name, cached_pid());
+        (void) unlinkat(dirfd, tmp, 0);
+        if (symlinkat(target, dirfd, tmp) < 0)
+                return negative_errno();
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                int r = negative_errno();
+
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
 

@@ -16,6 +16,12 @@ int write_file_atomic(const char *path, const char *content, size_t len, mode_t 
 /* Points linkpath at target by renaming a fresh symlink over it, so it never dangles or vanishes. */
 int symlink_atomic(const char *target, const char *linkpath, int flags);
 
+/* The same, relative to a directory fd and without fsync, for the generator: its output directory is
+ * on tmpfs and written by one process, so a name derived from our PID is free, and the file is
+ * created with its final mode (under the caller's umask): four system calls a file. */
+int write_file_atomic_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode);
+int symlink_atomic_at(const char *target, int dirfd, const char *name);
+
 int mkdir_p(const char *path, mode_t mode);
 int fsync_parent_dir(const char *path);
 

@@ -104,11 +104,13 @@ void journal_last_error(const char *unit, uint64_t since_usec, char *buf, size_t
 
 char *expand_release(const char *s, const char *release) {
         const char *p = strstr(s, "${RELEASE}");
+        _cleanup_free_ char *rest = NULL;
         char *r;
 
         if (!p)
                 return strdup(s);
-        if (asprintf(&r, "%.*s%s%s", (int) (p - s), s, release, p + 10) < 0)
+        rest = expand_release(p + 10, release);
+        if (!rest || asprintf(&r, "%.*s%s%s", (int) (p - s), s, release, rest) < 0)
                 return NULL;
         return r;
 }

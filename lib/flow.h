@@ -39,7 +39,7 @@ char *unit_name(const char *app, const char *middle, const char *instance, const
  * bluegreen-exec or the app itself, to say in one line why a start failed. */
 void journal_last_error(const char *unit, uint64_t since_usec, char *buf, size_t size);
 
-/* Substitutes ${RELEASE} in s (smoke checks name the release they expect to see). */
+/* Substitutes every ${RELEASE} in s (smoke checks name the release they expect to see). */
 char *expand_release(const char *s, const char *release);
 
 /* Probes the color's health once over HTTP; true when healthy, or when the app has no HTTP health

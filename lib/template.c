@@ -24,8 +24,9 @@ static size_t var_name_len(const char *p) {
 }
 
 static const char *lookup(const struct tvar *vars, size_t n_vars, const char *name, size_t len) {
+        /* Cheap tests first: this runs for every variable of every file of every app. */
         for (size_t i = 0; i < n_vars; i++)
-                if (strlen(vars[i].name) == len && memcmp(vars[i].name, name, len) == 0)
+                if (vars[i].name[0] == name[0] && strncmp(vars[i].name, name, len) == 0 && vars[i].name[len] == 0)
                         return vars[i].value ?: "";
         return NULL;
 }
@@ -65,18 +66,27 @@ int template_render(const char *tmpl, const struct tvar *vars, size_t n_vars, ch
                         continue;
                 }
 
-                for (const char *p = line; p < next; p++) {
-                        if (*p == '@' && (n = var_name_len(p + 1)) > 0) {
-                                const char *v = lookup(vars, n_vars, p + 1, n);
+                for (const char *p = line; p < next;) {
+                        const char *at = memchr(p, '@', (size_t) (next - p));
+
+                        if (!at) {
+                                fwrite(p, 1, (size_t) (next - p), f);
+                                break;
+                        }
+                        fwrite(p, 1, (size_t) (at - p), f);
+                        if ((n = var_name_len(at + 1)) > 0) {
+                                const char *v = lookup(vars, n_vars, at + 1, n);
 
                                 if (!v) {
                                         r = -ENOKEY;
                                         break;
                                 }
                                 fputs(v, f);
-                                p += n + 1;
-                        } else
-                                fputc(*p, f);
+                                p = at + n + 2;
+                        } else {
+                                fputc('@', f);
+                                p = at + 1;
+                        }
                 }
                 line = next;
         }

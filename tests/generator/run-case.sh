@@ -29,7 +29,7 @@ for d in etc/bluegreen run/bluegreen usr/local/lib/bluegreen usr/lib/bluegreen; 
 done
 
 set +e
-env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$search" "$gen" "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
+env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$search" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/root/lib/systemd/system" "$gen" "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 status=$?
 set -e
 

@@ -99,6 +99,8 @@ _CT_TMPFS=
 _CT_DUMPED=
 _CT_SHELL_PID=
 _CT_PID_START=
+_CT_WD_ACTIVE=
+exec {_CT_WD_FD}>/dev/null
 _CT_NSPAWN_EXTRA=()
 
 # ---------------------------------------------------------------- helpers --
@@ -133,7 +135,7 @@ _ct_log() {
 }
 
 _ct_debug() {
-    [[ "$CT_VERBOSE" == 1 ]] && echo "# $*" >&2
+    [[ "$CT_VERBOSE" == 1 ]] && echo "# [${EPOCHREALTIME:-}] $*" >&2
     return 0
 }
 
@@ -213,32 +215,110 @@ _ct_dump_diagnostics() {
     fi
 }
 
+# -------------------------------------------------------------- watchdog --
+
+# If the test shell dies without tearing down (SIGKILL, e.g. meson's 0.5 s
+# after its timeout SIGTERM), the container would keep running and the mounts
+# would stay.  A watchdog in its own session (so a kill of the test's process
+# group does not reach it) reads a pipe the test shell holds open; at EOF
+# without a "done" line it kills the container (PIDs, with start times, come
+# over the pipe) and removes mounts and dir.  It is a plain bash script.
+# shellcheck disable=SC2016 # expanded by the watchdog's bash
+_CT_WATCHDOG_SCRIPT='
+trap "" PIPE INT TERM HUP QUIT
+dir=$1 name=$2 pid1= p1start= nsp= nspstart=
+while read -r what a b; do
+    case $what in
+        pid1) pid1=$a p1start=$b ;;
+        nspawn) nsp=$a nspstart=$b ;;
+        done) exit 0 ;;
+    esac
+done
+st() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "${20}"; }
+[[ -n $pid1 && "$(st "$pid1")" == "$p1start" ]] && kill -KILL "$pid1"
+[[ -n $nsp && "$(st "$nsp")" == "$nspstart" ]] && kill -KILL "$nsp"
+sleep 0.2
+findmnt -rn -o TARGET | awk -v d="$dir" "index(\$0, d \"/\") == 1" | sort -r |
+    while read -r m; do umount -l "$m"; done
+rm -rf --one-file-system "$dir"
+[[ -n $name && -d /run/systemd/nspawn/propagate/$name ]] &&
+    rm -rf --one-file-system "/run/systemd/nspawn/propagate/$name"
+exit 0
+'
+
+# _CT_WD_FD is always a valid fd (/dev/null when no watchdog runs): commands
+# that must not inherit the pipe are started with {_CT_WD_FD}>&-.
+_ct_watchdog_start() {
+    _ct_watchdog_stop
+    exec {_CT_WD_FD}>&-
+    if exec {_CT_WD_FD}> >(exec setsid bash -c "$_CT_WATCHDOG_SCRIPT" bgct-watchdog \
+                               "$CT_DIR" "$CT_NAME" >/dev/null 2>&1); then
+        _CT_WD_ACTIVE=1
+    else
+        exec {_CT_WD_FD}>/dev/null
+    fi
+}
+
+# _ct_watchdog_send LINE: never let a dead watchdog SIGPIPE the test shell
+_ct_watchdog_send() {
+    [[ -n "$_CT_WD_ACTIVE" ]] || return 0
+    (trap '' PIPE; echo "$*" >&"$_CT_WD_FD") 2>/dev/null || true
+}
+
+_ct_watchdog_stop() {
+    [[ -n "$_CT_WD_ACTIVE" ]] || return 0
+    _ct_watchdog_send "done"
+    _CT_WD_ACTIVE=
+    exec {_CT_WD_FD}>&-
+    exec {_CT_WD_FD}>/dev/null
+}
+
 # --------------------------------------------------------------- prepare --
 
-# Remove what an earlier test run left behind because it was SIGKILLed before
-# its teardown finished: $base/bluegreen-ct.<owner pid>.* whose owner process
-# is gone and in which no process (container) still has its root.
+# Last line of defence: SIGKILL the PID 1 of any container whose root is our
+# overlay (upperdir in DIR, mounted on "/" in its mount namespace), whoever
+# started it.  Prints the PIDs killed.  One grep over all mountinfo files
+# (grep -s: processes vanish while it runs; mawk would abort on those).
+_ct_regex_quote() {
+    sed 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$1"
+}
+
+_ct_kill_containers_in() {
+    local d=$1 f p l
+    while read -r f; do
+        p=${f#/proc/}
+        p=${p%/mountinfo}
+        while read -r l; do
+            [[ "$l" == NSpid:* ]] || continue
+            [[ "${l##*[[:space:]]}" == 1 && "$p" != 1 ]] || break
+            _ct_log "killing container PID 1 (host pid $p) still running on $d"
+            kill -KILL "$p" 2>/dev/null
+            echo "$p"
+            break
+        done 2>/dev/null <"/proc/$p/status"
+    done < <(grep -lsE "^[0-9]+ [0-9]+ [0-9]+:[0-9]+ [^ ]+ / .*upperdir=$(_ct_regex_quote "$d")/" \
+                 /proc/[0-9]*/mountinfo)
+    return 0
+}
+
+# Remove what an earlier test run left behind if both it and its watchdog
+# were killed: $base/bluegreen-ct.<owner pid>.* whose owner process is gone.
+# A container still running there (recognised by its root mount: the overlay
+# with upperdir in that dir mounted on "/") has its PID 1 killed first.
 _ct_gc_stale() {
     local -
     set +e
-    local base=$1 d owner p busy m
+    local base=$1 d owner m
     for d in "$base"/bluegreen-ct.*.*; do
         [[ -d "$d" ]] || continue
         owner=${d#"$base"/bluegreen-ct.}
         owner=${owner%%.*}
         [[ "$owner" =~ ^[0-9]+$ ]] || continue
         [[ -e "/proc/$owner" ]] && continue
-        busy=
-        for p in /proc/[0-9]*; do
-            [[ "$(readlink "$p/root" 2>/dev/null)" == "$d/root" ]] && { busy=${p#/proc/}; break; }
-        done
-        if [[ -n "$busy" ]]; then
-            _ct_log "stale $d: a process ($busy) still runs in it, leaving it alone"
-            continue
-        fi
         _ct_log "removing stale $d (owner pid $owner is gone)"
+        _ct_kill_containers_in "$d"
         while read -r m; do
-            [[ -n "$m" ]] && { umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; }
+            [[ -n "$m" ]] && umount -l "$m" 2>/dev/null
         done <<<"$(_ct_mounts_under "$d")"
         [[ -z "$(_ct_mounts_under "$d")" ]] && rm -rf --one-file-system "$d"
     done
@@ -264,6 +344,7 @@ ct_prepare() {
     _CT_PREPARED=1
     export CT_DIR CT_ROOT CT_NAME CT_LOG
     _ct_install_traps
+    _ct_watchdog_start
 
     mkdir -p "$CT_ROOT" "$CT_DIR/ovl"
     local layers="$CT_DIR/ovl"
@@ -316,7 +397,8 @@ ct_exec() {
         echo "FAIL: ct_exec: no running container (call ct_boot first)" >&2
         return 125
     fi
-    nsenter -t "$CT_PID" -a -- "${_CT_ENV[@]}" "$@"
+    # (long-lived children must not hold the watchdog pipe open)
+    nsenter -t "$CT_PID" -a -- "${_CT_ENV[@]}" "$@" {_CT_WD_FD}>&-
 }
 
 ct_sh() {
@@ -331,7 +413,7 @@ _ct_exec_timeout() {
     local t=$1
     shift
     [[ -n "$CT_PID" ]] || return 125
-    timeout "$t" nsenter -t "$CT_PID" -a -- "${_CT_ENV[@]}" "$@"
+    timeout "$t" nsenter -t "$CT_PID" -a -- "${_CT_ENV[@]}" "$@" {_CT_WD_FD}>&-
 }
 
 # ------------------------------------------------------------ boot / stop --
@@ -381,9 +463,12 @@ _ct_start_nspawn() {
             -D "$CT_ROOT" -M "$CT_NAME" --uuid="$CT_MACHINE_ID" \
             --console=read-only "${_CT_NSPAWN_EXTRA[@]}" \
             -b -- systemd.firstboot=off $CT_INIT_ARGS \
-        </dev/null >>"$CT_LOG" 2>&1 &
+        </dev/null >>"$CT_LOG" 2>&1 {_CT_WD_FD}>&- &
     CT_NSPAWN_PID=$!
     _CT_SHELL_PID=$BASHPID
+    # not a job: no "Killed ..." notice from bash if we ever have to SIGKILL it
+    disown "$CT_NSPAWN_PID" 2>/dev/null || true
+    _ct_watchdog_send nspawn "$CT_NSPAWN_PID" "$(_ct_starttime "$CT_NSPAWN_PID")"
     export CT_NSPAWN_PID
 }
 
@@ -482,11 +567,17 @@ _ct_stop() {
     [[ -n "$CT_PID" ]] || _ct_set_pid1
 
     if [[ "$mode" == fast ]]; then
+        # Do not wait for the kernel to finish tearing the namespaces down
+        # (that can take >1 s); both are dead for good after SIGKILL.
+        _ct_debug "fast stop: SIGKILL container PID 1 ($CT_PID) and nspawn ($CT_NSPAWN_PID)"
         _ct_kill_pid1
-        _ct_wait_nspawn_exit 2 || kill -KILL "$CT_NSPAWN_PID" 2>/dev/null
-        _ct_wait_nspawn_exit 2
-    # 1. clean poweroff from inside (if PID 1 is there at all)
-    elif [[ -n "$CT_PID" ]] &&
+        kill -KILL "$CT_NSPAWN_PID" 2>/dev/null
+        _ct_wait_nspawn_exit 1
+        _ct_debug "fast stop: nspawn gone"
+    # 1. clean poweroff from inside (if PID 1 is there at all).  ct_execs
+    # still running (e.g. started with &) would be killed by the shutdown
+    # anyway; kill them now (see _ct_kill_injected for why).
+    elif [[ -n "$CT_PID" ]] && _ct_kill_injected "$CT_PID" &&
          _ct_exec_timeout 10 systemctl --no-block poweroff >/dev/null 2>&1 &&
          _ct_wait_nspawn_exit "$timeout"; then
         clean=1
@@ -505,8 +596,74 @@ _ct_stop() {
     fi
     # Normally gone together with nspawn; make sure.
     _ct_kill_pid1
+    _ct_wake_stopped_nsenters "$CT_PID"
+    if [[ -n "$(_ct_kill_containers_in "$CT_DIR")" ]]; then
+        clean=0
+        sleep 0.2
+    fi
     _ct_reap
     ((clean))
+}
+
+# Processes started in the container from the host (ct_exec, or any nsenter)
+# that are still running when the container shuts down are trouble: they are
+# not children of the container's PID 1 but of nsenter, on the host (or, once
+# that is gone, of the host's init).  systemd-shutdown SIGTERMs them in its
+# kill spree but gets no SIGCHLD for them, so it notices their death only at
+# its 10 s timeout; and nsenter mirrors the spree's SIGSTOP onto itself and
+# then stays stopped forever.  So, before a poweroff, SIGKILL every process
+# in the container's PID namespace (except PID 1) whose parent is outside it,
+# and wait (bounded) until each is gone or a zombie; stopped nsenter parents
+# are SIGCONTed so they can reap.  Builtins only (-ef compares the namespace
+# inodes), no fork per process.
+_ct_kill_injected() {
+    local pid1=$1 ns p st ppid victims=() deadline c
+    [[ -n "$pid1" && -e "/proc/$pid1/ns/pid" ]] || return 0
+    ns=/proc/$pid1/ns/pid
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [[ "$p" != "$pid1" && /proc/$p/ns/pid -ef $ns ]] || continue
+        read -r st 2>/dev/null <"/proc/$p/stat" || continue
+        read -r st ppid _ <<<"${st##*) }"
+        [[ "$st" != Z && ! /proc/$ppid/ns/pid -ef $ns ]] || continue
+        _ct_debug "killing $p ($(cat "/proc/$p/comm" 2>/dev/null)), started in the container from the host (parent $ppid)"
+        kill -KILL "$p" 2>/dev/null
+        victims+=("$p:$ppid")
+    done
+    ((${#victims[@]})) || return 0
+    deadline=$((SECONDS + 3))
+    for p in "${victims[@]}"; do
+        ppid=${p#*:}
+        p=${p%%:*}
+        while read -r st 2>/dev/null <"/proc/$p/stat"; do
+            read -r st _ <<<"${st##*) }"
+            [[ "$st" == Z ]] && break
+            ((SECONDS >= deadline)) && break
+            read -r c 2>/dev/null <"/proc/$ppid/comm" && [[ "$c" == nsenter ]] &&
+                kill -CONT "$ppid" 2>/dev/null
+            sleep 0.02
+        done
+    done
+    return 0
+}
+
+# While waiting for a poweroff: SIGCONT the nsenters that ct_exec started for
+# this container and that mirrored the kill spree's SIGSTOP (see above).
+_ct_wake_stopped_nsenters() {
+    local pid1=$1 p c st cmd
+    [[ -n "$pid1" ]] || return 0
+    for p in /proc/[0-9]*; do
+        read -r c 2>/dev/null <"$p/comm" || continue
+        [[ "$c" == nsenter ]] || continue
+        read -r st 2>/dev/null <"$p/stat" || continue
+        read -r st _ <<<"${st##*) }"
+        [[ "$st" == T ]] || continue
+        read -r -d '' cmd < <(tr '\0' ' ' 2>/dev/null <"$p/cmdline")
+        [[ "$cmd" == "nsenter -t $pid1 -a -- "* ]] || continue
+        _ct_debug "waking stopped ct_exec nsenter ${p#/proc/}"
+        kill -CONT "${p#/proc/}" 2>/dev/null
+    done
+    return 0
 }
 
 # Remember PID 1 of the container (and its start time, to never kill a
@@ -514,7 +671,10 @@ _ct_stop() {
 _ct_set_pid1() {
     CT_PID=$(_ct_find_pid1) || CT_PID=
     _CT_PID_START=
-    [[ -n "$CT_PID" ]] && _CT_PID_START=$(_ct_starttime "$CT_PID")
+    if [[ -n "$CT_PID" ]]; then
+        _CT_PID_START=$(_ct_starttime "$CT_PID")
+        _ct_watchdog_send pid1 "$CT_PID" "$_CT_PID_START"
+    fi
     export CT_PID
 }
 
@@ -536,6 +696,7 @@ _ct_wait_nspawn_exit() {
     local deadline=$((SECONDS + $1))
     while _ct_nspawn_alive; do
         ((SECONDS >= deadline)) && return 1
+        _ct_wake_stopped_nsenters "$CT_PID"
         sleep 0.05
     done
     return 0
@@ -592,6 +753,12 @@ ct_teardown() {
 
     _ct_stop "${1:-clean}"
 
+    if [[ -n "$CT_DIR" && -d "$CT_DIR" && "${1:-}" == fast ]]; then
+        # detach right away; the dying container's copies go with it
+        while read -r m; do
+            [[ -n "$m" ]] && umount -l "$m" 2>/dev/null
+        done <<<"$(_ct_mounts_under "$CT_DIR")"
+    fi
     if [[ -n "$CT_DIR" && -d "$CT_DIR" ]]; then
         for _ in 1 2 3 4 5 6 7 8 9 10; do
             m=$(_ct_mounts_under "$CT_DIR")
@@ -609,6 +776,7 @@ ct_teardown() {
             done <<<"$m"
         fi
         m=$(_ct_mounts_under "$CT_DIR")
+        _ct_debug "unmounted"
         if [[ -n "$m" ]]; then
             _ct_log "WARNING: cannot unmount ${m//$'\n'/ }; leaving $CT_DIR in place"
         else
@@ -620,6 +788,7 @@ ct_teardown() {
     [[ -n "$CT_NAME" && -d "/run/systemd/nspawn/propagate/$CT_NAME" ]] &&
         rm -rf --one-file-system "/run/systemd/nspawn/propagate/$CT_NAME"
 
+    _ct_watchdog_stop
     _CT_TORN_DOWN=1
     CT_PID=
     _ct_log "container $CT_NAME torn down in $(_ct_elapsed "$start")s"

@@ -85,7 +85,8 @@ static void test_names(void) {
 
         CHECK(release_name_is_valid("r2026-04-14b"));
         CHECK(release_name_is_valid("v1.2.3_rc1"));
-        CHECK(release_name_is_valid(".hidden"));
+        CHECK(!release_name_is_valid(".hidden"));
+        CHECK(!release_name_is_valid(".deploy"));
         CHECK(!release_name_is_valid("."));
         CHECK(!release_name_is_valid(".."));
         CHECK(!release_name_is_valid("../x"));

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The include writer against a real nginx on loopback, without systemd, in both styles and for IPv4
+# and IPv6 backends: nginx -t accepts what it writes, and after a reload traffic reaches the color the
+# include names.
+#   include.sh WRITE-INCLUDE
+set -euo pipefail
+writer=$1
+here=$(dirname "$(readlink -f "$0")")
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+        [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        sleep 0.2
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+ok() { echo "ok - $*"; }
+command -v nginx >/dev/null || fail "nginx is not installed"
+
+base=$(( 40000 + ($$ % 10000) ))
+blue=$base green=$((base + 1)) front=$((base + 2)) blue6=$((base + 3)) green6=$((base + 4))
+python3 "$here/server.py" $blue ok blue-says-hi & pids+=($!)
+python3 "$here/server.py" $green ok green-says-hi & pids+=($!)
+python3 "$here/server.py" 6:$blue6 ok blue6 & pids+=($!)
+python3 "$here/server.py" 6:$green6 ok green6 & pids+=($!)
+for p in $blue $green; do
+        for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/" && break; sleep 0.05; done
+done
+for p in $blue6 $green6; do
+        for _ in $(seq 100); do curl -s -o /dev/null "http://[::1]:$p/" && break; sleep 0.05; done
+done
+
+run_nginx_with() { # STYLE
+        local style=$1
+        mkdir -p "$tmp/logs" "$tmp/conf.d"
+        if [ "$style" = upstream ]; then
+                cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log;
+events {}
+http {
+        access_log off;
+        include $tmp/conf.d/*.conf;
+        server {
+                listen 127.0.0.1:$front;
+                location / { proxy_pass http://demo_up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+        }
+}
+CONF
+        else
+                cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log;
+events {}
+http {
+        access_log off;
+        server {
+                listen 127.0.0.1:$front;
+                include $tmp/conf.d/*.conf;
+                location / { proxy_pass \$demo_up; }
+        }
+}
+CONF
+        fi
+}
+
+nginx_cmd() { nginx -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" "$@"; }
+
+expect_body() { # WANT WHAT
+        local got=""
+        for _ in $(seq 50); do
+                got=$(curl -s "http://127.0.0.1:$front/") && [ "$got" = "$1" ] && break
+                sleep 0.05
+        done
+        [ "$got" = "$1" ] || fail "$2: expected '$1' through nginx, got '$got'"
+        ok "$2"
+}
+
+for style in upstream variable; do
+        run_nginx_with $style
+        "$writer" $style 127.0.0.1 $blue $green blue "$tmp/conf.d/demo.conf"
+        nginx_cmd -t -q || fail "$style: nginx -t rejects the include"
+        ok "$style: nginx -t accepts the include"
+        nginx_cmd
+        expect_body blue-says-hi "$style: traffic reaches blue"
+        "$writer" $style 127.0.0.1 $blue $green green "$tmp/conf.d/demo.conf"
+        nginx_cmd -s reload
+        expect_body green-says-hi "$style: after a reload traffic reaches green"
+        "$writer" $style ::1 $blue6 $green6 blue "$tmp/conf.d/demo.conf"
+        nginx_cmd -t -q || fail "$style: nginx -t rejects the IPv6 include"
+        nginx_cmd -s reload
+        expect_body blue6 "$style: an IPv6 loopback backend"
+        ls -A "$tmp/conf.d" | grep -v '^demo.conf$' && fail "$style: the writer left temporary files"
+        nginx_cmd -s quit
+        for _ in $(seq 50); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
+done
+echo "include: all checks passed"
