@@ -66,6 +66,7 @@ int main(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
         /* Queued, not waited for: nginx (ordered after us) need not wait for the app's start-up, and the
          * color's own health gate decides whether it comes up. */
+        (void) bus_unit_reset_failed(bus, unit_name(e.app, "@", color_to_string(live), "service"));
         r = bus_unit_job(bus, "StartUnit", unit_name(e.app, "@", color_to_string(live), "service"), false, 0, &res, &err);
         if (r < 0)
                 return log_error("Failed to start the live %s color of %s: %s", color_to_string(live), e.app,

@@ -233,8 +233,23 @@ int main(int argc, char *argv[]) {
         {
                 const char *u = unit_name(d.env.app, "@", color_to_string(d.target), "service");
                 uint64_t budget = (uint64_t) (d.env.health_deadline_s + 5 + 300) * 1000000ULL;
+                _cleanup_free_ char *state = NULL;
 
-                r = bus_unit_job(bus, "RestartUnit", u, true, budget, &res, &err);
+                /* The target may still run the release before last (kept warm): it is stopped first, a
+                 * step of its own, so the timeline tells the app's shutdown from its start-up. */
+                (void) bus_unit_reset_failed(bus, u);
+                if (bus_unit_get_string(bus, u, "org.freedesktop.systemd1.Unit", "ActiveState", &state) >= 0 &&
+                    !streq(state, "inactive") && !streq(state, "failed")) {
+                        r = bus_unit_job(bus, "StopUnit", u, true, budget, &res, &err);
+                        timeline_step(&d.tl, d.target == COLOR_BLUE ? "stop blue" : "stop green");
+                        if (r < 0) {
+                                undo_target(&d);
+                                return fail(&d, EXIT_FAILURE, "%s did not stop (%s)", u, err ?: res ?: strerror(-r));
+                        }
+                        free(res);
+                        res = NULL;
+                }
+                r = bus_unit_job(bus, "StartUnit", u, true, budget, &res, &err);
                 timeline_step(&d.tl, d.target == COLOR_BLUE ? "start blue" : "start green");
                 if (r < 0) {
                         char last[512];
@@ -253,8 +268,7 @@ int main(int argc, char *argv[]) {
                 return fail(&d, EXIT_CHECK_FAILED, "smoke check failed: %s", r == -EIO ? reason : strerror(-r));
         }
 
-        r = switch_live(bus, &d.env, d.target, d.release, d.live, "deploy", &switch_reason);
-        timeline_step(&d.tl, "switch");
+        r = switch_live(bus, &d.env, d.target, d.release, d.live, "deploy", &d.tl, &switch_reason);
         if (r < 0) {
                 /* A failure after nginx switched (state not writable) must not stop what serves traffic. */
                 bool switched = switch_reason && strstr(switch_reason, "now sends traffic");

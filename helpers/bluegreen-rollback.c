@@ -110,6 +110,7 @@ int main(int argc, char *argv[]) {
         else {
                 if (r >= 0 && streq(state, "active"))
                         log_warning("The %s color is up but not healthy (%s); restarting it.", color_to_string(prev), why);
+                (void) bus_unit_reset_failed(bus, u);
                 r = bus_unit_job(bus, "RestartUnit", u, true, (uint64_t) (e.health_deadline_s + 5 + 300) * 1000000ULL,
                                  &res, &err);
                 timeline_step(&tl, "start previous color");
@@ -124,8 +125,7 @@ int main(int argc, char *argv[]) {
                 started = true;
         }
 
-        r = switch_live(bus, &e, prev, s.release[prev], live, "rollback", &reason);
-        timeline_step(&tl, "switch");
+        r = switch_live(bus, &e, prev, s.release[prev], live, "rollback", &tl, &reason);
         if (r < 0) {
                 if (started && !(reason && strstr(reason, "now sends traffic")))
                         (void) bus_unit_job(bus, "StopUnit", u, true, 120 * 1000000ULL, NULL, NULL);

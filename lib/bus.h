@@ -19,6 +19,10 @@ int bus_connect_manager(sd_bus **ret);
 int bus_unit_job(sd_bus *bus, const char *method, const char *unit, bool wait, uint64_t timeout_usec,
                  char **ret_result, char **ret_error);
 
+/* Clears a unit's failed state and its start rate limit: a deploy starts a color on purpose, and
+ * frequent deploys must not run into the StartLimitBurst= meant for crash loops. */
+int bus_unit_reset_failed(sd_bus *bus, const char *unit);
+
 /* A string property of a unit (ActiveState, SubState, Result, ...). Loads the unit if needed. */
 int bus_unit_get_string(sd_bus *bus, const char *unit, const char *iface, const char *property, char **ret);
 

@@ -128,7 +128,7 @@ bool probe_health_once(const struct app_env *e, enum color c, char *reason, size
 }
 
 int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,
-                const char *event, char **reason) {
+                const char *event, struct timeline *tl, char **reason) {
         _cleanup_free_ char *include = NULL;
         int r;
 
@@ -136,7 +136,7 @@ int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *
         r = nginx_render_include(e, c, release, &include);
         if (r < 0)
                 return r;
-        r = nginx_switch(bus, e, include, reason);
+        r = nginx_switch(bus, e, include, tl, reason);
         if (r < 0)
                 return r;
 
@@ -147,6 +147,7 @@ int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *
                 return r;
         }
         (void) state_history_append(e->state_dir, event, release, c, NULL);
+        timeline_step(tl, "record");
 
         /* The color that was live stays warm for rollback until its timer retires it. */
         if (old != _COLOR_INVALID && old != c) {
@@ -156,6 +157,7 @@ int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *
                                  10 * 1000000ULL, &res, &err) < 0)
                         log_warning("Failed to arm the retire timer of the %s color, ignoring: %s", color_to_string(old),
                                     err ?: res ?: "unknown error");
+                timeline_step(tl, "retire timer");
         }
         return 0;
 }

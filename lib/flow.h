@@ -49,4 +49,4 @@ bool probe_health_once(const struct app_env *e, enum color c, char *reason, size
 /* Switches nginx to color c running release, records it in state and history, and arms the retire
  * timer of the color that was live. On failure nothing was recorded and *reason says why. */
 int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,
-                const char *event, char **reason);
+                const char *event, struct timeline *tl, char **reason);

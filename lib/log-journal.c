@@ -11,6 +11,19 @@
 
 #include "log.h"
 
+void log_event_fields(int prio, const char *field, long long value, const char *fmt, ...) {
+        char buf[2048];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        if (!log_stderr_is_journal() || sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", prio,
+                                                        "SYSLOG_IDENTIFIER=%s", log_ident, "%s=%lld", field, value,
+                                                        NULL) < 0)
+                fprintf(stderr, "%s: %s\n", log_ident, buf);
+}
+
 void log_event(int prio, const char *message_id, const char *app, const char *release, const char *color,
                const char *fmt, ...) {
         char buf[2048];

@@ -45,6 +45,9 @@ _printf_(3, 4) int log_internal(int prio, int error, const char *fmt, ...);
 
 extern const char *log_ident;
 
+/* A journal entry with one extra numeric field; printed on stderr instead when that is not the journal. */
+_printf_(4, 5) void log_event_fields(int prio, const char *field, long long value, const char *fmt, ...);
+
 /* A structured journal entry with BLUEGREEN_APP, BLUEGREEN_RELEASE and BLUEGREEN_COLOR (any may be
  * NULL) and MESSAGE_ID when not NULL; also printed on stderr unless stderr already is the journal. */
 _printf_(6, 7) void log_event(int prio, const char *message_id, const char *app, const char *release,

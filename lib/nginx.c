@@ -14,6 +14,7 @@
 
 #include "bus.h"
 #include "fileio.h"
+#include "flow.h"
 #include "macro.h"
 
 #define RELOAD_TIMEOUT_USEC (30ULL * 1000000)
@@ -147,20 +148,13 @@ static int nginx_workers(pid_t master, pid_t *pids, int max) {
         return n;
 }
 
-static long long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int restore(const struct app_env *e, const char *old, bool had_old) {
         if (!had_old)
                 return unlink(e->nginx_include) < 0 && errno != ENOENT ? negative_errno() : 0;
         return write_file_atomic(e->nginx_include, old, strlen(old), 0644, WRITE_SYNC);
 }
 
-int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, char **ret_reason) {
+int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, struct timeline *tl, char **ret_reason) {
         _cleanup_free_ char *old = NULL, *state = NULL, *result = NULL, *error = NULL;
         pid_t before[256], after[256];
         int n_before, r;
@@ -193,6 +187,7 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, char
                 return -EINVAL;
         }
 
+        timeline_step(tl, "include+nginx -t");
         n_before = master > 0 ? nginx_workers((pid_t) master, before, ELEMENTSOF(before)) : 0;
 
         r = bus_unit_job(bus, "ReloadUnit", e->nginx_unit, true, RELOAD_TIMEOUT_USEC, &result, &error);
@@ -207,6 +202,7 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, char
          * (a certificate it cannot read, say) and keeps its old workers. The switch is done when every
          * worker accepting connections is a new one: old ones retitle themselves "shutting down" and
          * stop accepting once they act on the master's request to quit. */
+        timeline_step(tl, "reload");
         if (master > 0 && n_before > 0) {
                 long long end = now_ms() + CONFIRM_TIMEOUT_MS;
 
@@ -229,6 +225,7 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, char
                         }
                         usleep(1000);
                 }
+                timeline_step(tl, "new workers");
         }
         return 0;
 }

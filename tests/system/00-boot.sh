@@ -69,7 +69,7 @@ esac
 assert_eq active "$(ct_exec systemctl is-active nginx || true)" "nginx (enabled) is active after the reboot"
 
 # --- teardown leaves nothing behind -----------------------------------------
-dir=$CT_DIR name=$CT_NAME nspawn_pid=$CT_NSPAWN_PID pid1=$CT_PID
+dir=$CT_DIR name=$CT_NAME nspawn_pid=$CT_NSPAWN_PID pid1=$CT_PID lock=$_CT_LOCK
 t2=$(_ct_now)
 ct_teardown
 t_teardown=$(_ct_elapsed "$t2")
@@ -85,7 +85,8 @@ ok "no mounts left under $dir"
     fail "container PID 1 ($pid1) still running"
 ok "no container processes left"
 [[ ! -e "/run/systemd/nspawn/propagate/$name" ]] || fail "/run/systemd/nspawn/propagate/$name left behind"
-ok "no nspawn runtime dir left"
+[[ ! -e "$lock" ]] || fail "nspawn lock file $lock left behind"
+ok "no nspawn runtime dir or lock file left"
 ct_teardown # idempotent
 ok "ct_teardown is idempotent"
 

@@ -40,9 +40,13 @@
 #       Extra NSPAWN_OPTIONs (e.g. --bind=...) are also used for later reboots.
 #   ct_exec CMD [ARG...]
 #       Run CMD in all namespaces of the container (nsenter -a) with a clean
-#       environment (PATH, LANG=C.UTF-8, HOME, TERM=dumb, PAGER=cat; nothing
-#       inherited, in particular no SYSTEMD_* / DBUS_* / NOTIFY_SOCKET).
-#       stdin/stdout/stderr pass through; returns CMD's exit status.
+#       environment (PATH, LANG=C.UTF-8, HOME, USER, TERM=dumb, PAGER=cat;
+#       nothing inherited, in particular no SYSTEMD_* / DBUS_* /
+#       NOTIFY_SOCKET).  stdin/stdout/stderr pass through; returns CMD's exit
+#       status.  CMD runs in the container but is not a child of its PID 1 nor
+#       in one of its cgroups (it stays in the caller's cgroup).  ct_execs
+#       still running (e.g. started with &) are SIGKILLed when the container
+#       is powered off (see _ct_kill_injected).
 #   ct_sh 'SHELL STRING' [ARG...]
 #       ct_exec /bin/sh -c 'SHELL STRING' sh ARG...
 #   ct_poweroff_and_boot_again
@@ -56,9 +60,11 @@
 #       keep their (now stale) values so a test can check they are gone.
 #       "fast" (used by the INT/TERM/HUP traps) skips the clean poweroff and
 #       SIGKILLs the container's PID 1: meson allows only 0.5 s between its
-#       SIGTERM and SIGKILL of a timed-out test.  If a run is SIGKILLed anyway,
-#       the next ct_prepare removes its leftovers (dirs whose owner PID, part
-#       of the dir name, is gone and that no process still uses).
+#       SIGTERM and SIGKILL of a timed-out test.  If the test shell is
+#       SIGKILLed anyway, a watchdog process (own session, started by
+#       ct_prepare) kills the container and removes mounts and dir; and the
+#       next ct_prepare removes leftovers of runs whose owner PID (part of the
+#       dir name) is gone.
 #   fail MSG | ok MSG | assert_eq EXPECTED ACTUAL MSG |
 #   assert_contains HAYSTACK NEEDLE MSG
 #       "FAIL: MSG" on stderr + exit 1 / "ok - MSG" on stdout.  The asserts
@@ -66,9 +72,20 @@
 #
 # Tunables (environment): CT_BOOT_TIMEOUT (60), CT_STOP_TIMEOUT (30),
 # CT_TMPFS_SIZE (4G), CT_UPPER_ON_TMPFS (1; 0 = overlay upper/work in a plain
-# directory under CT_DIR, on the disk), CT_MASK_UNITS (timers masked in the container, see
-# below), CT_INIT_ARGS (extra args for the container's systemd, e.g.
-# "systemd.log_level=debug"), CT_VERBOSE=1 (more "# " diagnostics).
+# directory under CT_DIR, on the disk), CT_MASK_UNITS (units masked in the
+# container, see below), CT_INIT_ARGS (extra args for the container's systemd,
+# e.g. "systemd.log_level=debug"), CT_VERBOSE=1 (more "# " diagnostics),
+# TMPDIR (where CT_DIR is created, default /tmp).
+#
+# Inside the container: its own random /etc/machine-id (the host's is kept
+# out), "systemd.firstboot=off", only "lo" as network, /tmp and /run fresh
+# tmpfs at every boot, everything else persistent across
+# ct_poweroff_and_boot_again.  Units enabled on the host (nginx, ...) start.
+# There is no /dev/kmsg in an nspawn container (systemd 252): opening it
+# with O_CREAT (shell ">") creates a regular file; and generators' stdout and
+# stderr are /dev/null.  Generator messages are visible in the container only
+# through the journal socket (not at boot: journald is not up yet) or
+# /dev/console (ends up in $CT_LOG).
 #
 # Diagnostics are printed to stderr prefixed with "# ".
 
@@ -87,9 +104,10 @@
 
 CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-CT_DIR=${CT_DIR-}
-CT_ROOT=${CT_ROOT-}
-CT_NAME=${CT_NAME-}
+CT_DIR=
+CT_ROOT=
+CT_NAME=
+CT_MACHINE_ID=
 CT_PID=
 CT_NSPAWN_PID=
 CT_LOG=
@@ -100,6 +118,7 @@ _CT_DUMPED=
 _CT_SHELL_PID=
 _CT_PID_START=
 _CT_WD_ACTIVE=
+_CT_LOCK=
 exec {_CT_WD_FD}>/dev/null
 _CT_NSPAWN_EXTRA=()
 
@@ -226,11 +245,12 @@ _ct_dump_diagnostics() {
 # shellcheck disable=SC2016 # expanded by the watchdog's bash
 _CT_WATCHDOG_SCRIPT='
 trap "" PIPE INT TERM HUP QUIT
-dir=$1 name=$2 pid1= p1start= nsp= nspstart=
+dir=$1 name=$2 pid1= p1start= nsp= nspstart= lock=
 while read -r what a b; do
     case $what in
         pid1) pid1=$a p1start=$b ;;
         nspawn) nsp=$a nspstart=$b ;;
+        lock) lock=$a ;;
         done) exit 0 ;;
     esac
 done
@@ -238,6 +258,7 @@ st() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; s
 [[ -n $pid1 && "$(st "$pid1")" == "$p1start" ]] && kill -KILL "$pid1"
 [[ -n $nsp && "$(st "$nsp")" == "$nspstart" ]] && kill -KILL "$nsp"
 sleep 0.2
+[[ -n $lock && -f $lock ]] && rm -f "$lock"
 findmnt -rn -o TARGET | awk -v d="$dir" "index(\$0, d \"/\") == 1" | sort -r |
     while read -r m; do umount -l "$m"; done
 rm -rf --one-file-system "$dir"
@@ -280,6 +301,7 @@ _ct_watchdog_stop() {
 # started it.  Prints the PIDs killed.  One grep over all mountinfo files
 # (grep -s: processes vanish while it runs; mawk would abort on those).
 _ct_regex_quote() {
+    # shellcheck disable=SC2001 # a bracket expression is clearer in sed
     sed 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$1"
 }
 
@@ -367,6 +389,11 @@ ct_prepare() {
         echo "FAIL: no systemd in the overlay (is /usr a separate mount on the host? only / is overlaid)" >&2
         return 1
     fi
+
+    # nspawn's image lock file for this root; nspawn removes it on a clean
+    # exit, we do when nspawn had to be killed.
+    _CT_LOCK="/run/systemd/nspawn/locks/inode-$(stat -c %d "$CT_ROOT"):$(stat -c %i "$CT_ROOT")"
+    _ct_watchdog_send lock "$_CT_LOCK"
 
     # The container gets its own machine id (the host's would make nspawn
     # complain and the container's journal would append to the host's journal
@@ -491,10 +518,8 @@ _ct_wait_booted() {
     done
     _ct_debug "container $CT_NAME: nspawn pid $CT_NSPAWN_PID, PID 1 = host pid $CT_PID"
 
-    local remaining
     while :; do
-        remaining=$((deadline - SECONDS))
-        if ((remaining <= 0)); then
+        if ((SECONDS >= deadline)); then
             echo "FAIL: container did not finish booting within ${CT_BOOT_TIMEOUT}s (state: ${state:-?})" >&2
             ct_exec systemctl list-jobs --no-legend 2>&1 | sed 's/^/#   job: /' >&2 || true
             return 1
@@ -503,10 +528,11 @@ _ct_wait_booted() {
             echo "FAIL: container ($CT_NAME) died during boot" >&2
             return 1
         fi
-        # Early in boot PID 1 may not listen yet: systemctl then says
-        # "offline"/fails fast; retry until the deadline.
-        state=$(_ct_exec_timeout "$remaining" \
-                    systemctl is-system-running --wait 2>/dev/null) || true
+        # Poll rather than "is-system-running --wait": a short-lived
+        # command per try keeps this bounded and interruptible (timeout(1)
+        # runs in its own process group, out of reach of a signal to ours).
+        # Early in boot PID 1 may not listen yet ("offline"): just retry.
+        state=$(_ct_exec_timeout 5 systemctl is-system-running 2>/dev/null) || true
         case "$state" in
             running)
                 break ;;
@@ -518,7 +544,7 @@ _ct_wait_booted() {
                 echo "FAIL: container entered state '$state' during boot" >&2
                 return 1 ;;
         esac
-        sleep 0.1
+        sleep 0.05
     done
     _ct_log "container $CT_NAME up ($state) in $(_ct_elapsed "$start")s"
     return 0
@@ -597,10 +623,6 @@ _ct_stop() {
     # Normally gone together with nspawn; make sure.
     _ct_kill_pid1
     _ct_wake_stopped_nsenters "$CT_PID"
-    if [[ -n "$(_ct_kill_containers_in "$CT_DIR")" ]]; then
-        clean=0
-        sleep 0.2
-    fi
     _ct_reap
     ((clean))
 }
@@ -752,6 +774,11 @@ ct_teardown() {
     start=$(_ct_now)
 
     _ct_stop "${1:-clean}"
+    # Whatever happened above: no container may outlive its overlay.
+    [[ -n "$CT_DIR" && -n "$(_ct_kill_containers_in "$CT_DIR")" ]] && sleep 0.2
+    # nspawn's lock file, named after the overlay's device:inode: remove it
+    # while the overlay is still mounted (nobody else can have that device).
+    [[ -n "$_CT_LOCK" && -f "$_CT_LOCK" ]] && rm -f "$_CT_LOCK"
 
     if [[ -n "$CT_DIR" && -d "$CT_DIR" && "${1:-}" == fast ]]; then
         # detach right away; the dying container's copies go with it
@@ -760,13 +787,16 @@ ct_teardown() {
         done <<<"$(_ct_mounts_under "$CT_DIR")"
     fi
     if [[ -n "$CT_DIR" && -d "$CT_DIR" ]]; then
+        m=$(_ct_mounts_under "$CT_DIR")
         for _ in 1 2 3 4 5 6 7 8 9 10; do
-            m=$(_ct_mounts_under "$CT_DIR")
             [[ -z "$m" ]] && break
             while read -r m; do
                 [[ -n "$m" ]] && umount "$m" 2>/dev/null
             done <<<"$m"
+            m=$(_ct_mounts_under "$CT_DIR")
+            [[ -z "$m" ]] && break
             sleep 0.1
+            m=$(_ct_mounts_under "$CT_DIR")
         done
         m=$(_ct_mounts_under "$CT_DIR")
         if [[ -n "$m" ]]; then
