@@ -11,9 +11,7 @@ tools/install-deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 meson compile -C build >/dev/null
 export BLUEGREEN_BUILD_DIR=$PWD/build
-. tests/system/lib.sh
 . tests/system/bluegreen.sh
-ct_require_root_and_tools nginx curl gunicorn
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 

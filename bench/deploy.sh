@@ -15,9 +15,7 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 export BLUEGREEN_BUILD_DIR=${1:-$PWD/build}
 deploys=${DEPLOYS:-10}
-. tests/system/lib.sh
 . tests/system/bluegreen.sh
-ct_require_root_and_tools nginx curl gunicorn
 
 bg_setup >/dev/null
 bg_release r1

@@ -93,6 +93,8 @@ static void color_info_done(struct color_info *ci) {
 }
 
 static int show_app(sd_bus *bus, const char *app, bool first) {
+        if (!app_name_is_valid(app))
+                return log_error("\"%s\" is not a valid app name.", app), -ENOENT;
         _cleanup_free_ char *path = NULL;
         struct color_info ci[2];
         struct app_env e;
@@ -282,8 +284,10 @@ int main(int argc, char *argv[]) {
                 printf("[");
         else if (n_apps == 0)
                 printf("No bluegreen apps: declare one in /etc/bluegreen/APP.conf and run systemctl daemon-reload.\n");
-        for (int i = 0; i < n_apps; i++) {
-                r = show_app(bus, apps[i], i == 0);
+        for (int i = 0, shown = 0; i < n_apps; i++) {
+                r = show_app(bus, apps[i], shown == 0);
+                if (r >= 0)
+                        shown++;
                 if (r == -ENOENT)
                         ret = 4;
                 else if (r < 0)

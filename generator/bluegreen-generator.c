@@ -41,9 +41,10 @@ static const char *const unit_suffixes[] = {
         "-pre-start@.service", "-post-switch@.service",
 };
 
+/* The unit directories below the generator's in systemd's search path: a unit there with the name of
+ * one of ours would be shadowed. (/etc and /run/systemd/system come first, so an admin's own unit or
+ * mask there wins over ours, as it should, and is no clash.) */
 static const char *const system_unit_path[] = {
-        "/etc/systemd/system",
-        "/run/systemd/system",
         "/usr/local/lib/systemd/system",
         "/usr/lib/systemd/system",
         "/lib/systemd/system",
@@ -745,7 +746,11 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
 
                 k = generate_app(&o, d, &w);
                 if (k < 0) {
+                        char dir[300];
+
                         written_rollback(&w, dest_fd);
+                        snprintf(dir, sizeof dir, "bluegreen/%s", d->name);
+                        (void) unlinkat(dest_fd, dir, AT_REMOVEDIR);
                         log_error_errno(k, "Failed to generate the units of \"%s\" from %s: %m", d->name, d->source);
                         if (r >= 0)
                                 r = k;

@@ -33,6 +33,9 @@ static void help(void) {
                "4 another deploy or rollback of the app is running; 5 nginx could not be switched.\n");
 }
 
+struct deploy;
+static void rearm_target_timer(struct deploy *d);
+
 struct deploy {
         struct app_env env;
         struct app_state state;
@@ -42,6 +45,7 @@ struct deploy {
         struct timeline tl;
         sd_bus *bus;
         uint64_t started_realtime;
+        bool switched;
 };
 
 static int fail(struct deploy *d, int code, const char *fmt, ...) _printf_(3, 4);
@@ -52,12 +56,33 @@ static int fail(struct deploy *d, int code, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(reason, sizeof reason, fmt, ap);
         va_end(ap);
+        rearm_target_timer(d);
         timeline_format(&d->tl, tl, sizeof tl);
         (void) state_history_append(d->env.state_dir, "deploy-failed", d->release, d->target, NULL);
-        log_event(LOG_ERR, MESSAGE_DEPLOY_FAILED, d->env.app, d->release, color_to_string(d->target),
-                  "Deploy of %s to %s failed: %s. Live color unchanged: %s. Timeline: %s", d->release,
-                  color_to_string(d->target), reason, d->live >= 0 ? color_to_string(d->live) : "none", tl);
+        if (d->switched)
+                log_event(LOG_ERR, MESSAGE_DEPLOY_FAILED, d->env.app, d->release, color_to_string(d->target),
+                          "Deploy of %s to %s failed after nginx switched to it: %s. Timeline: %s", d->release,
+                          color_to_string(d->target), reason, tl);
+        else
+                log_event(LOG_ERR, MESSAGE_DEPLOY_FAILED, d->env.app, d->release, color_to_string(d->target),
+                          "Deploy of %s to %s failed: %s. Live color unchanged: %s. Timeline: %s", d->release,
+                          color_to_string(d->target), reason, d->live >= 0 ? color_to_string(d->live) : "none", tl);
         return code;
+}
+
+/* The deploy stopped the target's retire timer first thing. When it fails before it stopped the target
+ * (the old color, still warm), the timer is armed again, or that color would run for ever. */
+static void rearm_target_timer(struct deploy *d) {
+        _cleanup_free_ char *state = NULL;
+
+        if (!d->bus || d->switched || d->target == d->live)
+                return;
+        if (bus_unit_get_string(d->bus, unit_name(d->env.app, "@", color_to_string(d->target), "service"),
+                                "org.freedesktop.systemd1.Unit", "ActiveState", &state) < 0 ||
+            !streq(state, "active"))
+                return;
+        (void) bus_unit_job(d->bus, "RestartUnit", unit_name(d->env.app, "-retire@", color_to_string(d->target), "timer"),
+                            true, 10 * 1000000ULL, NULL, NULL);
 }
 
 /* Puts the target color back as it was before the deploy touched it: stopped, with its old pin. */
@@ -151,7 +176,7 @@ int main(int argc, char *argv[]) {
         /* Everything about the input is checked before anything is touched. */
         if (!release_name_is_valid(d.release)) {
                 log_error("\"%s\" is not a valid release name: use 1 to 128 letters, digits, \".\", \"_\" or \"-\", "
-                          "not starting with \"-\", and not \".\" or \"..\".",
+                          "not starting with \"-\" or \".\".",
                           d.release);
                 return EXIT_BAD_INPUT;
         }
@@ -178,6 +203,12 @@ int main(int argc, char *argv[]) {
                 }
                 free(d.release_dir);
                 d.release_dir = TAKE_PTR(real);
+        }
+        /* A release given by an alias (a symlink such as "latest") is deployed, recorded and checked
+         * under its real name, the one bluegreen-exec gives the app as $BLUEGREEN_RELEASE. */
+        if (!streq(strrchr(d.release_dir, '/') + 1, d.release)) {
+                log_info("Release %s is %s.", d.release, strrchr(d.release_dir, '/') + 1);
+                d.release = strrchr(d.release_dir, '/') + 1;
         }
 
         r = mkdir_p(d.env.state_dir, 0755);
@@ -271,12 +302,10 @@ int main(int argc, char *argv[]) {
         r = switch_live(bus, &d.env, d.target, d.release, d.live, "deploy", &d.tl, &switch_reason);
         if (r < 0) {
                 /* A failure after nginx switched (state not writable) must not stop what serves traffic. */
-                bool switched = switch_reason && strstr(switch_reason, "now sends traffic");
-
-                if (!switched)
+                d.switched = switch_reason && strstr(switch_reason, "now sends traffic");
+                if (!d.switched)
                         undo_target(&d);
-                return fail(&d, switched ? EXIT_FAILURE : EXIT_PROXY_FAILED, "%s",
-                            switch_reason ?: strerror(-r));
+                return fail(&d, d.switched ? EXIT_FAILURE : EXIT_PROXY_FAILED, "%s", switch_reason ?: strerror(-r));
         }
         log_event(LOG_INFO, MESSAGE_SWITCHED, d.env.app, d.release, color_to_string(d.target),
                   "nginx now sends %s traffic to the %s color (%s).", d.env.app, color_to_string(d.target), d.release);

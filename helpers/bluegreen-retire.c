@@ -63,6 +63,16 @@ int main(int argc, char *argv[]) {
         r = bus_connect_manager(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
+        {
+                _cleanup_free_ char *state = NULL;
+
+                if (bus_unit_get_string(bus, unit_name(e.app, "@", color_to_string(c), "service"),
+                                        "org.freedesktop.systemd1.Unit", "ActiveState", &state) >= 0 &&
+                    (streq(state, "inactive") || streq(state, "failed"))) {
+                        log_info("The %s color of %s is not running, nothing to retire.", color_to_string(c), e.app);
+                        return EXIT_SUCCESS;
+                }
+        }
         r = bus_unit_job(bus, "StopUnit", unit_name(e.app, "@", color_to_string(c), "service"), true, 600 * 1000000ULL,
                          &res, &err);
         if (r < 0)

@@ -127,12 +127,21 @@ int main(int argc, char *argv[]) {
 
         r = switch_live(bus, &e, prev, s.release[prev], live, "rollback", &tl, &reason);
         if (r < 0) {
-                if (started && !(reason && strstr(reason, "now sends traffic")))
+                bool switched = reason && strstr(reason, "now sends traffic");
+
+                if (started && !switched)
                         (void) bus_unit_job(bus, "StopUnit", u, true, 120 * 1000000ULL, NULL, NULL);
+                else if (!switched)
+                        /* It was warm before: it stays warm, with its retire timer armed again. */
+                        (void) bus_unit_job(bus, "RestartUnit",
+                                            unit_name(e.app, "-retire@", color_to_string(prev), "timer"), true,
+                                            10 * 1000000ULL, NULL, NULL);
                 log_event(LOG_ERR, MESSAGE_ROLLBACK_FAILED, e.app, s.release[prev], color_to_string(prev),
                           "Rollback of %s failed: %s", e.app, reason ?: strerror(-r));
-                return r == -EIO || r == -EINVAL || r == -ENOTCONN ? EXIT_PROXY_FAILED : EXIT_FAILURE;
+                return switched ? EXIT_FAILURE : EXIT_PROXY_FAILED;
         }
+        log_event(LOG_INFO, MESSAGE_SWITCHED, e.app, s.release[prev], color_to_string(prev),
+                  "nginx now sends %s traffic to the %s color (%s).", e.app, color_to_string(prev), s.release[prev]);
 
         timeline_format(&tl, line, sizeof line);
         log_event(LOG_INFO, MESSAGE_ROLLED_BACK, e.app, s.release[prev], color_to_string(prev),

@@ -28,7 +28,7 @@ static void help(void) {
         printf("Usage: bluegreen-trigger\n\n"
                "Reads a release name from $BLUEGREEN_TRIGGER, deploys it with APP-deploy@RELEASE.service\n"
                "and writes the outcome to $BLUEGREEN_TRIGGER.status. The trigger file must be a regular\n"
-               "file owned by root or by the owner of $BLUEGREEN_RELEASES, writable by no one else.\n\n"
+               "file owned by root or by the owner of $BLUEGREEN_RELEASES, writable by its owner only.\n\n"
                "Exit status: 0 deployed, or nothing to do (no file, or an empty one); 2 the file or the\n"
                "name in it was refused; 3 the deploy failed; 1 internal error.\n");
 }
@@ -52,9 +52,9 @@ static void write_status(const char *trigger, uid_t uid, gid_t gid, const char *
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime_r(&t, &tm));
         if (asprintf(&text, "%s %s\n", when, line) < 0)
                 return;
-        r = write_file_atomic(path, text, strlen(text), 0644, 0);
-        if (r < 0 || lchown(path, uid, gid) < 0)
-                log_warning("Failed to write %s: %s", path, strerror(r < 0 ? -r : errno));
+        r = write_file_atomic_owned(path, text, strlen(text), 0644, uid, gid, 0);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write %s: %m", path);
 }
 
 int main(int argc, char *argv[]) {
@@ -95,9 +95,9 @@ int main(int argc, char *argv[]) {
                 return log_error_errno(-errno, "Failed to stat %s: %m", e.trigger), EXIT_FAILURE;
         if (stat(e.releases, &rel) < 0)
                 return log_error_errno(-errno, "Releases directory %s: %m", e.releases), 2;
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 0002) || (st.st_uid != 0 && st.st_uid != rel.st_uid)) {
+        if (!S_ISREG(st.st_mode) || (st.st_mode & 0022) || (st.st_uid != 0 && st.st_uid != rel.st_uid)) {
                 log_error("Refusing %s: it must be a regular file owned by root or by the owner of %s (UID %u), "
-                          "and not writable by others.",
+                          "and writable by its owner only.",
                           e.trigger, e.releases, (unsigned) rel.st_uid);
                 return 2;
         }

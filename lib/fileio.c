@@ -61,6 +61,11 @@ static int write_all(int fd, const char *p, size_t len) {
 }
 
 int write_file_atomic(const char *path, const char *content, size_t len, mode_t mode, int flags) {
+        return write_file_atomic_owned(path, content, len, mode, (uid_t) -1, (gid_t) -1, flags);
+}
+
+int write_file_atomic_owned(const char *path, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                            int flags) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -74,6 +79,8 @@ int write_file_atomic(const char *path, const char *content, size_t len, mode_t 
 
         r = write_all(fd, content, len);
         if (r >= 0 && fchmod(fd, mode) < 0)
+                r = negative_errno();
+        if (r >= 0 && (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
                 r = negative_errno();
         if (r >= 0 && (flags & WRITE_SYNC) && fsync(fd) < 0)
                 r = negative_errno();

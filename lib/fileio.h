@@ -12,6 +12,10 @@ enum {
 /* Writes content to path whole or not at all: a temporary file in the same directory, renamed over
  * the target, so a reader never sees half a file and a failure leaves the old one in place. */
 int write_file_atomic(const char *path, const char *content, size_t len, mode_t mode, int flags);
+/* The same, owned by uid:gid, set on the temporary file before it takes the name: a file written as root
+ * into a directory another user controls is never chowned by path. */
+int write_file_atomic_owned(const char *path, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                            int flags);
 
 /* Points linkpath at target by renaming a fresh symlink over it, so it never dangles or vanishes. */
 int symlink_atomic(const char *target, const char *linkpath, int flags);

@@ -217,7 +217,10 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, stru
                         if (n_after > 0 && !old_left)
                                 break;
                         if (now_ms() >= end) {
+                                /* Should nginx apply that reload late, a second one brings it back to
+                                 * the restored include rather than to a color about to be stopped. */
                                 (void) restore(e, old, had_old);
+                                (void) bus_unit_job(bus, "ReloadUnit", e->nginx_unit, false, 0, NULL, NULL);
                                 (void) asprintf(ret_reason,
                                                 "nginx did not replace its workers within %d ms of the reload, include restored: see journalctl -u %s",
                                                 CONFIRM_TIMEOUT_MS, e->nginx_unit);

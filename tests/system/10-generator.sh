@@ -5,10 +5,7 @@
 # declaration is reported in the journal with FILE:LINE while the other apps' units still exist, and a
 # drop-in relaxes one hardening setting.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 bg_setup
 # A second, broken declaration must not cost saltbox-api its units.

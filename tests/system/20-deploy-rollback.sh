@@ -4,10 +4,7 @@
 # with blue kept warm, a rollback switches back at once, and after blue is retired a rollback starts
 # it again (health gated) before switching.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 BG_DRAIN_S=600 bg_setup
 bg_release r1

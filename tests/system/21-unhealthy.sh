@@ -3,10 +3,7 @@
 # A release whose /healthz answers 500 is refused by the health gate: exit 3 with the reason in the
 # journal, traffic, state and include untouched, the target color stopped and not restarting.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 BG_EXTRA_DECL='health = { path = "/healthz"; successes = 2; deadline_s = 4; };' bg_setup
 sed -i '/^health = { path = "\/healthz"; timeout_ms/d' "$CT_ROOT/etc/bluegreen/$BG_APP.conf"

@@ -3,10 +3,7 @@
 # A release that exits at start-up fails the deploy fast, well under the health deadline (60 s here),
 # because the health gate watches the main process.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 BG_EXTRA_DECL='' bg_setup
 sed -i 's/deadline_s = 20;/deadline_s = 60;/' "$CT_ROOT/etc/bluegreen/$BG_APP.conf"

@@ -3,16 +3,9 @@
 # When nginx -t fails with the new include, the previous include is put back and nginx is not
 # reloaded; the deploy exits 5.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
-bg_setup
-bg_release r1
-bg_release r2
-bg_deploy r1
-bg_snapshot
+bg_setup_r1_live
 reloads_before=$(ct_exec journalctl -u nginx --no-pager -o cat | grep -c '^Reloaded' || true)
 
 # Break the rest of nginx's configuration, so that nginx -t fails whatever the include says.

@@ -2,10 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A second deploy (or a rollback) while one runs is refused at once, naming the one that holds the lock.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 bg_setup
 bg_release r1

@@ -2,10 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Bad release names and missing releases are refused before anything is touched (exit 2).
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 bg_setup
 bg_release r1
@@ -31,4 +28,11 @@ assert_contains "$BG_FAIL_LOG" "Release nonexistent does not exist" "a missing r
 ln -s /srv/outside "$CT_ROOT$BG_RELEASES/escape"
 bg_deploy_fails escape 2
 bg_assert_untouched "bad release"
+
+# An alias inside the releases directory is deployed under its real name.
+bg_release r2
+ln -s r2 "$CT_ROOT$BG_RELEASES/latest"
+bg_deploy latest
+assert_eq r2 "$(bg_live_release)" "a release given by an alias runs as its real name"
+assert_contains "$(tail -n 1 "$CT_ROOT$BG_STATE/history")" "deploy r2 green" "and is recorded under it"
 echo "27-bad-release: all checks passed"

@@ -3,10 +3,7 @@
 # A reboot (poweroff, boot again on the same disk) brings back the live color on its release, and only
 # it; the include is written before nginx starts, even when it was lost, so nginx starts.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 bg_setup
 bg_release r1

@@ -4,10 +4,7 @@
 # trigger file, the path unit deploys it, and the outcome is in a status file that user can read.
 # A bad name and a symlinked trigger are refused.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
-. "$here/lib.sh"
-. "$here/bluegreen.sh"
-ct_require_root_and_tools nginx curl gunicorn
+. "$(dirname "$(readlink -f "$0")")/bluegreen.sh"
 
 bg_setup
 bg_release r1

@@ -1,14 +1,17 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# What the bluegreen system tests share, on top of lib.sh: installing the build into the container,
-# the example app (FastAPI under gunicorn, from Debian's packages) and its declaration.
+# What the bluegreen system tests share, on top of lib.sh (which it sources): installing the build into
+# the container, the example app (FastAPI under gunicorn, from Debian's packages) and its declaration.
 #
 #   bg_setup             boot a container with bluegreen installed and the saltbox-api app declared
 #   bg_release NAME [MODE]  create release NAME; MODE ok (default), unhealthy (/healthz answers 500),
 #                        crash (exits at start-up), slow (healthy after 3 s)
 #   bg_curl URL          curl inside the container, body on stdout
 #   bg_live_release      the release nginx serves, as /v answers through nginx
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ct_require_root_and_tools nginx curl gunicorn
 
 BG_BUILD=${BLUEGREEN_BUILD_DIR:?run through meson test, or set BLUEGREEN_BUILD_DIR}
 BG_APP=saltbox-api
@@ -100,6 +103,15 @@ bg_setup() {
         bg_declare
         bg_site
         ct_exec systemctl daemon-reload
+}
+
+# The usual start of a failure test: releases r1 and r2 exist, r1 is live, and a snapshot is taken.
+bg_setup_r1_live() {
+        bg_setup
+        bg_release r1
+        bg_release r2
+        bg_deploy r1
+        bg_snapshot
 }
 
 bg_curl() {
