@@ -497,14 +497,20 @@ static int generate_app(const struct outdirs *o, const struct app_decl *d, struc
         return 0;
 }
 
-/* An app called "nginx" would replace nginx.service: the generator's output takes precedence over
- * every unit file of the system. Such a name is refused rather than allowed to shadow a real unit. */
+/* An app called "nginx" would replace nginx.service: the generator's output takes precedence over the
+ * vendor unit directories. Such a name is refused rather than allowed to shadow a real unit. */
 struct unit_names {
-        char **names; /* file names, sorted */
+        int dirfds[ELEMENTSOF(system_unit_path)];
+        const char *dirs[ELEMENTSOF(system_unit_path)];
+        size_t n_dirs;
+        char **names; /* with many apps: every file name in those directories, sorted */
         size_t n, size;
+        bool listed;
 };
 
 static void unit_names_done(struct unit_names *u) {
+        for (size_t i = 0; i < u->n_dirs; i++)
+                close(u->dirfds[i]);
         for (size_t i = 0; i < u->n; i++)
                 free(u->names[i]);
         free(u->names);
@@ -514,30 +520,57 @@ static int cmp_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Each unit directory is read once, however many apps there are; on a merged-/usr system /lib and
- * /usr/lib are one directory, read once too. */
-static int unit_names_load(struct unit_names *u) {
+/* With few apps, asking for each name costs less than reading the directories (hundreds of entries);
+ * with many, reading each directory once costs less than thousands of look-ups. */
+#define LIST_UNIT_DIRS_FROM_APPS 8
+
+/* Opens each unit directory once; on a merged-/usr system /lib and /usr/lib are one, opened once. */
+static int unit_names_load(struct unit_names *u, size_t n_apps) {
         const char *e = getenv("BLUEGREEN_SYSTEM_UNIT_PATH");
         struct stat seen[ELEMENTSOF(system_unit_path)];
-        size_t n_seen = 0;
 
         for (size_t i = 0; i < (e ? 1 : ELEMENTSOF(system_unit_path)); i++) {
                 const char *dir = e ?: system_unit_path[i];
-                _cleanup_(closedirp) DIR *d = opendir(dir);
-                struct dirent *de;
-                struct stat st;
+                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 bool dup = false;
 
-                if (!d || fstat(dirfd(d), &st) < 0)
+                if (fd < 0)
                         continue;
-                for (size_t j = 0; j < n_seen; j++)
-                        dup = dup || (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino);
-                if (dup)
+                if (fstat(fd, &seen[u->n_dirs]) < 0) {
+                        close(fd);
                         continue;
-                seen[n_seen++] = st;
+                }
+                for (size_t j = 0; j < u->n_dirs; j++)
+                        dup = dup || (seen[j].st_dev == seen[u->n_dirs].st_dev && seen[j].st_ino == seen[u->n_dirs].st_ino);
+                if (dup) {
+                        close(fd);
+                        continue;
+                }
+                u->dirs[u->n_dirs] = dir;
+                u->dirfds[u->n_dirs++] = fd;
+        }
+        if (n_apps <= LIST_UNIT_DIRS_FROM_APPS)
+                return 0;
 
+        u->listed = true;
+        for (size_t i = 0; i < u->n_dirs; i++) {
+                _cleanup_(closedirp) DIR *d = NULL;
+                struct dirent *de;
+                int fd = dup(u->dirfds[i]);
+
+                if (fd < 0 || !(d = fdopendir(fd))) {
+                        if (fd >= 0)
+                                close(fd);
+                        return -errno;
+                }
                 while ((de = readdir(d))) {
+                        struct stat st;
+
                         if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+                                continue;
+                        /* Some file systems do not say what an entry is: drop-in directories are no clash. */
+                        if (de->d_type == DT_UNKNOWN &&
+                            fstatat(u->dirfds[i], de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode))
                                 continue;
                         if (u->n == u->size) {
                                 size_t size = u->size ? u->size * 2 : 512;
@@ -554,28 +587,26 @@ static int unit_names_load(struct unit_names *u) {
                         u->n++;
                 }
         }
-        /* Only names are kept: the directory matters for the message alone, found again on a hit. */
         if (u->n > 0)
                 qsort(u->names, u->n, sizeof(char *), cmp_names);
         return 0;
 }
 
 static const char *clashing_system_unit(const struct unit_names *u, const char *app, char *buf, size_t size) {
-        const char *e = getenv("BLUEGREEN_SYSTEM_UNIT_PATH");
-
-        for (size_t s = 0; s < ELEMENTSOF(unit_suffixes) && u->n > 0; s++) {
+        for (size_t s = 0; s < ELEMENTSOF(unit_suffixes); s++) {
                 char key[512], *k = key;
 
                 snprintf(key, sizeof key, "%s%s", app, unit_suffixes[s]);
-                if (!bsearch(&k, u->names, u->n, sizeof(char *), cmp_names))
+                if (u->listed && !bsearch(&k, u->names, u->n, sizeof(char *), cmp_names))
                         continue;
-                for (size_t i = 0; i < (e ? 1 : ELEMENTSOF(system_unit_path)); i++) {
-                        snprintf(buf, size, "%s/%s", e ?: system_unit_path[i], key);
-                        if (access(buf, F_OK) >= 0)
+                for (size_t i = 0; i < u->n_dirs; i++) {
+                        struct stat st;
+
+                        if (fstatat(u->dirfds[i], key, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISDIR(st.st_mode)) {
+                                snprintf(buf, size, "%s/%s", u->dirs[i], key);
                                 return buf;
+                        }
                 }
-                snprintf(buf, size, "%s", key);
-                return buf;
         }
         return NULL;
 }
@@ -680,7 +711,7 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
         if (decls.n == 0)
                 return r;
 
-        if (unit_names_load(&system_units) < 0)
+        if (unit_names_load(&system_units, decls.n) < 0)
                 return log_oom();
         o.dest_fd = dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dest_fd < 0)

@@ -207,8 +207,14 @@ int main(int argc, char *argv[]) {
         /* A release given by an alias (a symlink such as "latest") is deployed, recorded and checked
          * under its real name, the one bluegreen-exec gives the app as $BLUEGREEN_RELEASE. */
         if (!streq(strrchr(d.release_dir, '/') + 1, d.release)) {
-                log_info("Release %s is %s.", d.release, strrchr(d.release_dir, '/') + 1);
-                d.release = strrchr(d.release_dir, '/') + 1;
+                const char *real = strrchr(d.release_dir, '/') + 1;
+
+                if (!release_name_is_valid(real)) {
+                        log_error("Release %s leads to \"%s\", which is not a valid release name.", d.release, real);
+                        return EXIT_BAD_INPUT;
+                }
+                log_info("Release %s is %s.", d.release, real);
+                d.release = real;
         }
 
         r = mkdir_p(d.env.state_dir, 0755);

@@ -20,7 +20,8 @@ static void help(void) {
         printf("Usage: bluegreen-retire COLOR\n\n"
                "Stops the COLOR (blue or green) of the app described by the BLUEGREEN_* environment,\n"
                "unless it is the live color. Run by APP-retire@COLOR.timer.\n\n"
-               "Exit status: 0 retired, or left running because it is live; 1 the stop failed;\n"
+               "Exit status: 0 retired, not running, or left running because it is live; 1 the\n"
+               "stop failed;\n"
                "2 bad argument or environment.\n");
 }
 
