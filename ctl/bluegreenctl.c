@@ -17,6 +17,7 @@
 #include "flow.h"
 #include "log.h"
 #include "macro.h"
+#include "nft.h"
 #include "state.h"
 
 #define EXIT_NOT_RUNNING 3
@@ -137,6 +138,17 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                         json_string(color_to_string(s.active));
                 printf(",\"live_running\":%s,\"nginx_include\":", live_running ? "true" : "false");
                 json_string(e.nginx_include);
+                printf(",\"switch\":");
+                json_string(switch_mode_to_string(e.switch_mode));
+                if (e.switch_mode == SWITCH_REDIRECT) {
+                        int to = 0;
+
+                        printf(",\"live_port\":%d,\"redirect_to\":", e.port_live);
+                        if (nft_redirect_get(&e, &to) >= 0)
+                                printf("%d", to);
+                        else
+                                printf("null");
+                }
                 printf(",\"colors\":{");
                 for (int c = 0; c < 2; c++) {
                         printf("%s", c ? "," : "");
@@ -182,6 +194,16 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                ci[c].active_state ?: "unknown", ci[c].sub_state ?: "unknown", retire);
                 }
                 printf("  nginx include: %s\n", e.nginx_include);
+                if (e.switch_mode == SWITCH_REDIRECT) {
+                        int to = 0;
+
+                        if (nft_redirect_get(&e, &to) >= 0)
+                                printf("  switch: redirect, port %d -> %d (%s)\n", e.port_live, to,
+                                       to == e.port[COLOR_BLUE] ? "blue" : to == e.port[COLOR_GREEN] ? "green" : "?");
+                        else
+                                printf("  switch: redirect, port %d -> (no rule)\n", e.port_live);
+                } else
+                        printf("  switch: reload\n");
                 if (n_hist > 0) {
                         printf("  history:\n");
                         for (int i = 0; i < n_hist; i++)

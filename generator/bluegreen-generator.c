@@ -55,7 +55,7 @@ struct declaration {
         char *path;
         bool masked;
         bool failed;
-        int ports[2];
+        int ports[3];
 };
 
 struct declarations {
@@ -312,6 +312,7 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_quoted(vs, "Q_BIND", d->bind);
         vars_int(vs, "PORT_BLUE", d->port_blue);
         vars_int(vs, "PORT_GREEN", d->port_green);
+        vars_int(vs, "PORT_LIVE", d->port_live);
         vars_quoted(vs, "Q_HEALTH_PATH", d->health.command ? "" : d->health.http.path);
         vars_quoted(vs, "Q_HEALTH_COMMAND", d->health.command);
         vars_int(vs, "HEALTH_EXPECT_STATUS", d->health.http.expect_status);
@@ -326,6 +327,8 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_str(vs, "NGINX_STYLE", nginx_style_to_string(d->nginx.style));
         vars_str(vs, "NGINX_UPSTREAM", d->nginx.upstream);
         vars_int(vs, "NGINX_KEEPALIVE", d->nginx.keepalive);
+        vars_int(vs, "NGINX_KEEPALIVE_TIME_S", d->nginx.keepalive_time_s);
+        vars_str(vs, "NGINX_SWITCH", switch_mode_to_string(d->nginx.switch_mode));
         vars_quoted(vs, "Q_NGINX_TEST", d->nginx.test);
         vars_int(vs, "HAS_PRE_START", !!d->hooks.pre_start);
         vars_int(vs, "HAS_POST_SWITCH", !!d->hooks.post_switch);
@@ -630,8 +633,8 @@ static const char *clashing_app(const struct declarations *l, const char *app) {
 
 static const struct declaration *port_owner(const struct declarations *l, size_t upto, int port) {
         for (size_t i = 0; i < upto; i++)
-                if (!l->items[i].masked && !l->items[i].failed &&
-                    (l->items[i].ports[0] == port || l->items[i].ports[1] == port))
+                if (!l->items[i].masked && !l->items[i].failed && port > 0 &&
+                    (l->items[i].ports[0] == port || l->items[i].ports[1] == port || l->items[i].ports[2] == port))
                         return &l->items[i];
         return NULL;
 }
@@ -767,9 +770,12 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 other = port_owner(&decls, i, d->port_blue);
                 if (!other)
                         other = port_owner(&decls, i, d->port_green);
+                if (!other)
+                        other = port_owner(&decls, i, d->port_live);
                 if (other) {
-                        log_error("%s: a port of \"%s\" (%d, %d) is already taken by app \"%s\" (%s). No units generated.",
-                                  d->source, d->name, d->port_blue, d->port_green, other->name, other->path);
+                        log_error("%s: a port of \"%s\" (%d, %d%s) is already taken by app \"%s\" (%s). No units generated.",
+                                  d->source, d->name, d->port_blue, d->port_green, d->port_live ? ", live" : "",
+                                  other->name, other->path);
                         if (r >= 0)
                                 r = -EADDRINUSE;
                         continue;
@@ -791,6 +797,7 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 decls.items[i].failed = false;
                 decls.items[i].ports[0] = d->port_blue;
                 decls.items[i].ports[1] = d->port_green;
+                decls.items[i].ports[2] = d->port_live;
         }
         /* Leave no empty directories behind when no app could be generated (fails if not empty). */
         (void) unlinkat(dest_fd, "bluegreen", AT_REMOVEDIR);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "nginx.h"
+#include "nft.h"
 #include "state.h"
 
 static void help(void) {
@@ -55,6 +56,16 @@ int main(int argc, char *argv[]) {
                 r = nginx_write_include(&e, include);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", e.nginx_include), EXIT_FAILURE;
+
+        /* Before nginx starts: its stable port must lead to the live color (the kernel forgets the
+         * rule at every boot). */
+        if (e.switch_mode == SWITCH_REDIRECT && live != _COLOR_INVALID) {
+                _cleanup_free_ char *reason = NULL;
+
+                r = nft_redirect_set(&e, live, &reason);
+                if (r < 0)
+                        return log_error("%s", reason ?: "Failed to set the redirect."), EXIT_FAILURE;
+        }
 
         if (live == _COLOR_INVALID) {
                 log_info("%s has not been deployed yet: systemctl start %s-deploy@RELEASE", e.app, e.app);

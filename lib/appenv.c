@@ -75,7 +75,7 @@ static int get_int(lookup_fn f, const struct kv *kv, const char *name, int min, 
 }
 
 static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
-        _cleanup_free_ char *style = NULL;
+        _cleanup_free_ char *style = NULL, *mode = NULL;
         int r, pre = 0, post = 0;
 
         memset(e, 0, sizeof *e);
@@ -86,6 +86,7 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_str(f, kv, "BLUEGREEN_BIND", true, &e->bind, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_PORT_BLUE", 1, 65535, &e->port[COLOR_BLUE], bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_PORT_GREEN", 1, 65535, &e->port[COLOR_GREEN], bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_PORT_LIVE", 0, 65535, &e->port_live, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_HEALTH_PATH", false, &e->health_path, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_HEALTH_COMMAND", false, &e->health_command, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_EXPECT_STATUS", 100, 599, &e->health_expect_status, bad)) < 0 ||
@@ -99,6 +100,8 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_str(f, kv, "BLUEGREEN_NGINX_STYLE", true, &style, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_UPSTREAM", true, &e->nginx_upstream, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_NGINX_KEEPALIVE", 0, 65535, &e->nginx_keepalive, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_NGINX_KEEPALIVE_TIME_S", 1, 86400, &e->nginx_keepalive_time_s, bad)) < 0 ||
+            (r = get_str(f, kv, "BLUEGREEN_NGINX_SWITCH", true, &mode, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_UNIT", true, &e->nginx_unit, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_TEST", true, &e->nginx_test, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_DRAIN_S", 0, 31536000, &e->drain_s, bad)) < 0 ||
@@ -107,6 +110,14 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_str(f, kv, "BLUEGREEN_TRIGGER", true, &e->trigger, bad)) < 0)
                 return r;
 
+        if (streq(mode, "redirect") && e->port_live > 0)
+                e->switch_mode = SWITCH_REDIRECT;
+        else if (streq(mode, "reload"))
+                e->switch_mode = SWITCH_RELOAD;
+        else {
+                *bad = "BLUEGREEN_NGINX_SWITCH";
+                return -EINVAL;
+        }
         e->hook_pre_start = pre;
         e->hook_post_switch = post;
         if (streq(style, "upstream"))

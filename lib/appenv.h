@@ -15,6 +15,7 @@ struct app_env {
         char *user;
         char *bind;
         int port[2]; /* [0] blue, [1] green */
+        int port_live; /* 0 unless switch_mode is SWITCH_REDIRECT */
         char *health_path;
         char *health_command;
         int health_expect_status;
@@ -29,6 +30,8 @@ struct app_env {
         enum nginx_style nginx_style;
         char *nginx_upstream;
         int nginx_keepalive;
+        int nginx_keepalive_time_s;
+        enum switch_mode switch_mode;
         char *nginx_unit;
         char *nginx_test;
         int drain_s;

@@ -409,6 +409,10 @@ const char *nginx_style_to_string(enum nginx_style s) {
         return s == NGINX_STYLE_UPSTREAM ? "upstream" : "variable";
 }
 
+const char *switch_mode_to_string(enum switch_mode m) {
+        return m == SWITCH_RELOAD ? "reload" : "redirect";
+}
+
 static void strv_free(char **l, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(l[i]);
@@ -565,7 +569,7 @@ static bool parse_environment(struct ctx *c, const config_setting_t *root, struc
 }
 
 static bool parse_ports(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
-        static const char *const keys[] = { "blue", "green", NULL };
+        static const char *const keys[] = { "blue", "green", "live", NULL };
         config_setting_t *g;
         bool bad, ok = true;
 
@@ -578,10 +582,16 @@ static bool parse_ports(struct ctx *c, const config_setting_t *root, struct app_
         check_keys(c, g, "ports", keys);
         ok &= get_int(c, g, "ports", "blue", true, 1, 65535, 0, &d->port_blue);
         ok &= get_int(c, g, "ports", "green", true, 1, 65535, 0, &d->port_green);
+        ok &= get_int(c, g, "ports", "live", false, 1, 65535, 0, &d->port_live);
         if (ok && d->port_blue == d->port_green) {
                 report(c, config_setting_get_member(g, "green"), "ports.green",
                        "%d is already the port of ports.blue: the two colors run side by side and need a port each",
                        d->port_green);
+                ok = false;
+        }
+        if (ok && d->port_live && (d->port_live == d->port_blue || d->port_live == d->port_green)) {
+                report(c, config_setting_get_member(g, "live"), "ports.live",
+                       "%d is already the port of a color: nginx's stable port must be a third one", d->port_live);
                 ok = false;
         }
         return ok;
@@ -676,8 +686,9 @@ static bool parse_smoke(struct ctx *c, const config_setting_t *root, struct app_
 }
 
 static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
-        static const char *const keys[] = { "include", "style", "upstream", "keepalive", "unit", "test", NULL };
-        _cleanup_free_ char *style = NULL, *def_upstream = NULL, *def_include = NULL;
+        static const char *const keys[] = { "include", "style",  "upstream",         "keepalive",
+                                            "unit",    "test",   "keepalive_time_s", "switch", NULL };
+        _cleanup_free_ char *style = NULL, *def_upstream = NULL, *def_include = NULL, *mode = NULL;
         config_setting_t *g;
         bool bad, ok = true;
 
@@ -732,10 +743,20 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
                 ok &= get_int(c, g, "nginx", "keepalive", false, 0, 65535, 32, &d->nginx.keepalive);
                 ok &= get_string(c, g, "nginx", "unit", false, "nginx.service", &d->nginx.unit);
                 ok &= get_string(c, g, "nginx", "test", false, "/usr/sbin/nginx -t -q", &d->nginx.test);
+                ok &= get_int(c, g, "nginx", "keepalive_time_s", false, 1, 86400, 10, &d->nginx.keepalive_time_s);
+                ok &= get_string(c, g, "nginx", "switch", false, "reload", &mode);
+                if (mode && streq(mode, "redirect"))
+                        d->nginx.switch_mode = SWITCH_REDIRECT;
+                else if (mode && !streq(mode, "reload")) {
+                        report(c, config_setting_get_member(g, "switch"), "nginx.switch",
+                               "must be \"reload\" or \"redirect\", not \"%s\"", mode);
+                        ok = false;
+                }
         } else {
                 d->nginx.include = TAKE_PTR(def_include);
                 d->nginx.upstream = strdup(def_upstream);
                 d->nginx.keepalive = 32;
+                d->nginx.keepalive_time_s = 10;
                 d->nginx.unit = strdup("nginx.service");
                 d->nginx.test = strdup("/usr/sbin/nginx -t -q");
         }
@@ -889,6 +910,20 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         ok &= parse_health(c, root, d);
         ok &= parse_smoke(c, root, d);
         ok &= parse_nginx(c, root, d);
+        /* The redirect switch needs nginx's stable port, and only it has a use for one. */
+        if (ok && d->nginx.switch_mode == SWITCH_REDIRECT && !d->port_live) {
+                config_setting_t *g = config_setting_get_member(root, "ports");
+
+                report(c, g, "ports.live", "is required with nginx.switch = \"redirect\": the port nginx always "
+                                           "connects to, redirected to the live color");
+                ok = false;
+        } else if (ok && d->nginx.switch_mode == SWITCH_RELOAD && d->port_live) {
+                config_setting_t *g = config_setting_get_member(root, "ports");
+
+                report(c, config_setting_get_member(g, "live"), "ports.live",
+                       "only applies with nginx.switch = \"redirect\"");
+                ok = false;
+        }
         ok &= get_int(c, root, NULL, "drain_s", false, 0, 31536000, 600, &d->drain_s);
         ok &= parse_stop(c, root, d);
         ok &= parse_hooks(c, root, d);

@@ -18,6 +18,13 @@ enum nginx_style {
         NGINX_STYLE_VARIABLE,
 };
 
+/* How traffic moves to the new color: "reload" rewrites the include and reloads nginx (the runbook's
+ * way); "redirect" points nginx once at a stable port and moves an nftables redirect rule. */
+enum switch_mode {
+        SWITCH_RELOAD,
+        SWITCH_REDIRECT,
+};
+
 struct env_pair {
         char *name;
         char *value;
@@ -40,6 +47,7 @@ struct app_decl {
         char *group;
         int port_blue;
         int port_green;
+        int port_live; /* 0 unless nginx.switch is "redirect" */
         char *bind;
         struct env_pair *environment;
         size_t n_environment;
@@ -63,6 +71,8 @@ struct app_decl {
                 enum nginx_style style;
                 char *upstream;
                 int keepalive;
+                int keepalive_time_s;
+                enum switch_mode switch_mode;
                 char *unit;
                 char *test;
         } nginx;
@@ -102,6 +112,7 @@ bool release_name_is_valid(const char *s);
 
 const char *hardening_to_string(enum hardening h);
 const char *nginx_style_to_string(enum nginx_style s);
+const char *switch_mode_to_string(enum switch_mode m);
 
 /* Reads and validates the declaration at path for the app called name. Returns 0 and the declaration,
  * or a negative errno: -EINVAL when the file is readable but wrong (every problem found is added to

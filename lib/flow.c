@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "nginx.h"
+#include "nft.h"
 
 long long now_ms(void) {
         struct timespec ts;
@@ -133,10 +134,16 @@ int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *
         int r;
 
         *reason = NULL;
-        r = nginx_render_include(e, c, release, &include);
-        if (r < 0)
-                return r;
-        r = nginx_switch(bus, e, include, tl, reason);
+        if (e->switch_mode == SWITCH_REDIRECT) {
+                /* nginx keeps pointing at the stable port; only the redirect behind it moves. */
+                r = nft_redirect_set(e, c, reason);
+                timeline_step(tl, "redirect");
+        } else {
+                r = nginx_render_include(e, c, release, &include);
+                if (r < 0)
+                        return r;
+                r = nginx_switch(bus, e, include, tl, reason);
+        }
         if (r < 0)
                 return r;
 

@@ -7,9 +7,9 @@ set -euo pipefail
 packages=(
         # build
         gcc meson ninja-build pkg-config python3 scdoc
-        libsystemd-dev libconfig-dev libcurl4-openssl-dev
+        libsystemd-dev libconfig-dev libcurl4-openssl-dev libnftables-dev
         # the real parts the tests and the demo run
-        systemd systemd-container nginx curl wrk iproute2 procps
+        systemd systemd-container nginx nftables curl wrk iproute2 procps
         python3-fastapi python3-uvicorn gunicorn
 )
 

@@ -24,17 +24,20 @@ bg_install() {
 }
 
 bg_declare() {
+        local switch=""
+        # BG_LIVE_PORT selects the redirect switch, with that stable port.
+        [ -n "${BG_LIVE_PORT:-}" ] && switch='switch = "redirect";'
         mkdir -p "$CT_ROOT/etc/bluegreen"
         cat >"$CT_ROOT/etc/bluegreen/$BG_APP.conf" <<CONF
 releases = "$BG_RELEASES";
 exec = "/usr/bin/gunicorn --workers 2 --worker-class uvicorn.workers.UvicornWorker --bind 127.0.0.1:\${PORT} main:app";
 workdir = "app";
 user = "saltbox"; group = "saltbox";
-ports = { blue = 9011; green = 9012; };
+ports = { blue = 9011; green = 9012; ${BG_LIVE_PORT:+live = $BG_LIVE_PORT;} };
 environment = { GREETING = "say \"hi\" at 100% \\\\ \$HOME"; };
 health = { path = "/healthz"; timeout_ms = 500; interval_ms = 100; successes = 2; deadline_s = 20; };
 smoke = ( { path = "/v"; expect_status = 200; body_contains = "\${RELEASE}"; } );
-nginx = { include = "/etc/nginx/conf.d/bluegreen-$BG_APP.conf"; };
+nginx = { include = "/etc/nginx/conf.d/bluegreen-$BG_APP.conf"; $switch };
 drain_s = ${BG_DRAIN_S:-600};
 stop = { signal = "SIGTERM"; timeout_s = 10; };
 hardening = "strict";
@@ -120,6 +123,18 @@ bg_curl() {
 
 bg_live_release() {
         bg_curl http://127.0.0.1:8080/v | sed -E 's/.*"release":"([^"]*)".*/\1/'
+}
+
+# With the redirect switch, a connection nginx pooled before the switch still reaches the old color
+# until keepalive_time (10 s here) recycles it: new requests reach the new release within that.
+bg_wait_live_release() { # WANT
+        local got=""
+        for _ in $(seq 120); do
+                got=$(bg_live_release)
+                [ "$got" = "$1" ] && { echo "$got"; return 0; }
+                sleep 0.1
+        done
+        echo "$got"
 }
 
 # Deploys a release and fails the test, with the deploy's journal, if that does not succeed.
