@@ -64,11 +64,13 @@ bg_release() {
         mkdir -p "$dir/app"
         echo "$mode" >"$dir/app/mode"
         cat >"$dir/app/main.py" <<'PY'
+import asyncio
 import os
 import sys
 import time
 
 from fastapi import FastAPI, Response
+from fastapi.responses import StreamingResponse
 
 MODE = open("mode").read().strip()
 if MODE == "crash":
@@ -83,6 +85,16 @@ def healthz(response: Response):
         response.status_code = 500
         return {"status": "sick"}
     return {"status": "ok"}
+
+
+@app.get("/stream")
+async def stream(lines: int = 30, every_ms: int = 100):
+    """A long-lived response: one line every every_ms, each naming the release that sends it."""
+    async def gen():
+        for i in range(lines):
+            yield f"{os.environ.get('BLUEGREEN_RELEASE')} {i}\n"
+            await asyncio.sleep(every_ms / 1000)
+    return StreamingResponse(gen(), media_type="text/plain")
 
 
 @app.get("/v")
