@@ -743,7 +743,7 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
                 ok &= get_int(c, g, "nginx", "keepalive", false, 0, 65535, 32, &d->nginx.keepalive);
                 ok &= get_string(c, g, "nginx", "unit", false, "nginx.service", &d->nginx.unit);
                 ok &= get_string(c, g, "nginx", "test", false, "/usr/sbin/nginx -t -q", &d->nginx.test);
-                ok &= get_int(c, g, "nginx", "keepalive_time_s", false, 1, 86400, 10, &d->nginx.keepalive_time_s);
+                ok &= get_int(c, g, "nginx", "keepalive_time_s", false, 1, 86400, 1, &d->nginx.keepalive_time_s);
                 ok &= get_string(c, g, "nginx", "switch", false, "reload", &mode);
                 if (mode && streq(mode, "redirect"))
                         d->nginx.switch_mode = SWITCH_REDIRECT;
@@ -756,7 +756,7 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
                 d->nginx.include = TAKE_PTR(def_include);
                 d->nginx.upstream = strdup(def_upstream);
                 d->nginx.keepalive = 32;
-                d->nginx.keepalive_time_s = 10;
+                d->nginx.keepalive_time_s = 1;
                 d->nginx.unit = strdup("nginx.service");
                 d->nginx.test = strdup("/usr/sbin/nginx -t -q");
         }

@@ -17,7 +17,7 @@ other_before=$(ct_exec nft list table inet other)
 
 ct_exec systemctl start "$BG_APP.service"
 assert_contains "$(bg_include)" "server 127.0.0.1:9010;" "the include points at the stable port"
-assert_contains "$(bg_include)" "keepalive_time 10s;" "pooled connections are recycled after keepalive_time"
+assert_contains "$(bg_include)" "keepalive_time 1s;" "pooled connections are recycled after keepalive_time"
 ct_exec systemctl reload nginx
 
 reloads() { ct_exec journalctl -u nginx --no-pager -o cat | grep -c '^Reloaded' || true; }

@@ -138,7 +138,7 @@ bg_live_release() {
 }
 
 # With the redirect switch, a connection nginx pooled before the switch still reaches the old color
-# until keepalive_time (10 s here) recycles it: new requests reach the new release within that.
+# until keepalive_time (1 s by default) recycles it: new requests reach the new release within that.
 bg_wait_live_release() { # WANT
         local got=""
         for _ in $(seq 120); do
