@@ -44,9 +44,11 @@ v=[json.loads(l).get("BLUEGREEN_FIRST_ANSWER_MONOTONIC_USEC") for l in sys.stdin
 print([x for x in v if x][-1])')
         first=$(( (answer - main_start) / 1000 ))
         total=$(sed -n 's/.*total \([0-9]*\) ms.*/\1/p' <<<"$tl")
-        switch=$(grep -oE '(include\+nginx -t|reload|new workers) [0-9]+ ms' <<<"$tl" | awk '{ s += $(NF - 1) } END { print s + 0 }')
+        switch=$(grep -oE '(include\+nginx -t|reload|new workers|redirect) [0-9]+ ms' <<<"$tl" | awk '{ s += $(NF - 1) } END { print s + 0 }')
         stop=$(sed -n 's/.*stop [a-z]* \([0-9]*\) ms.*/\1/p' <<<"$tl")
-        stop=${stop:-0}
+        drain=$(sed -n 's/.*drain [a-z]* \([0-9]*\) ms.*/\1/p' <<<"$tl")
+        # The old app's shutdown on the target color: waiting for nginx's last requests to it, then its stop.
+        stop=$(( ${stop:-0} + ${drain:-0} ))
         echo "$total $first $((total - first - stop)) $switch $stop" >>"$CT_DIR/deploys"
         printf 'deploy %2d (%s): %s\n' "$i" "$rel" "$tl"
 done

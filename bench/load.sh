@@ -142,6 +142,8 @@ for mode in $modes; do
                 color=$(cat "$CT_ROOT$BG_STATE/active")
                 wrk_start $(( restarts * 3 + 3 )) "$CT_DIR/naive.txt"
                 for _ in $(seq "$restarts"); do
+                        # The deploys above used up the color's start limit (StartLimitBurst=3).
+                        ct_exec systemctl reset-failed "$BG_APP@$color.service"
                         ct_exec systemctl restart "$BG_APP@$color.service"
                         sleep 1
                 done

@@ -195,13 +195,16 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                 }
                 printf("  nginx include: %s\n", e.nginx_include);
                 if (e.switch_mode == SWITCH_REDIRECT) {
-                        int to = 0;
+                        int to = 0, k = nft_redirect_get(&e, &to);
 
-                        if (nft_redirect_get(&e, &to) >= 0)
+                        if (k >= 0)
                                 printf("  switch: redirect, port %d -> %d (%s)\n", e.port_live, to,
                                        to == e.port[COLOR_BLUE] ? "blue" : to == e.port[COLOR_GREEN] ? "green" : "?");
+                        else if (k == -EPERM)
+                                printf("  switch: redirect, port %d -> (run as root to read the rule)\n", e.port_live);
                         else
-                                printf("  switch: redirect, port %d -> (no rule)\n", e.port_live);
+                                printf("  switch: redirect, port %d -> (NO RULE: systemctl reload %s.service)\n",
+                                       e.port_live, app);
                 } else
                         printf("  switch: reload\n");
                 if (n_hist > 0) {

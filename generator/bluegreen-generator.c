@@ -773,9 +773,12 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 if (!other)
                         other = port_owner(&decls, i, d->port_live);
                 if (other) {
+                        char live[32] = "";
+
+                        if (d->port_live)
+                                snprintf(live, sizeof live, ", live %d", d->port_live);
                         log_error("%s: a port of \"%s\" (%d, %d%s) is already taken by app \"%s\" (%s). No units generated.",
-                                  d->source, d->name, d->port_blue, d->port_green, d->port_live ? ", live" : "",
-                                  other->name, other->path);
+                                  d->source, d->name, d->port_blue, d->port_green, live, other->name, other->path);
                         if (r >= 0)
                                 r = -EADDRINUSE;
                         continue;

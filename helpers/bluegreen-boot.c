@@ -22,9 +22,11 @@
 static void help(void) {
         printf("Usage: bluegreen-boot\n\n"
                "Brings the app described by the BLUEGREEN_* environment back as it was recorded:\n"
-               "writes its nginx include and starts its live color. Run by APP.service at boot.\n\n"
+               "writes its nginx include, sets its redirect rule (redirect switch) and starts its live\n"
+               "color. Run by APP.service at boot and on systemctl reload APP.service.\n\n"
                "Exit status: 0 done (also when nothing was deployed yet); 1 the include could not be\n"
-               "written or systemd refused to start the live color; 2 bad environment.\n");
+               "written, nftables refused the redirect rule (the live color is started all the same),\n"
+               "or systemd refused to start the live color; 2 bad environment.\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -59,12 +61,17 @@ int main(int argc, char *argv[]) {
 
         /* Before nginx starts: its stable port must lead to the live color (the kernel forgets the
          * rule at every boot). */
+        bool rule_failed = false;
         if (e.switch_mode == SWITCH_REDIRECT && live != _COLOR_INVALID) {
                 _cleanup_free_ char *reason = NULL;
 
+                /* The color is started all the same: once the rule can be set (systemctl reload
+                 * APP.service), traffic flows without waiting for the app's start-up. */
                 r = nft_redirect_set(&e, live, &reason);
-                if (r < 0)
-                        return log_error("%s", reason ?: "Failed to set the redirect."), EXIT_FAILURE;
+                if (r < 0) {
+                        log_error("%s", reason ?: "Failed to set the redirect.");
+                        rule_failed = true;
+                }
         }
 
         if (live == _COLOR_INVALID) {
@@ -84,5 +91,5 @@ int main(int argc, char *argv[]) {
                                  err ?: strerror(-r)),
                        EXIT_FAILURE;
         log_info("Starting the live %s color of %s on %s.", color_to_string(live), e.app, s.release[live] ?: "?");
-        return EXIT_SUCCESS;
+        return rule_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -277,6 +277,15 @@ int main(int argc, char *argv[]) {
                 (void) bus_unit_reset_failed(bus, u);
                 if (bus_unit_get_string(bus, u, "org.freedesktop.systemd1.Unit", "ActiveState", &state) >= 0 &&
                     !streq(state, "inactive") && !streq(state, "failed")) {
+                        /* Right after a rollback nginx may still have requests on their way to this color
+                         * over connections it opened before (pooled ones live keepalive_time_s): let them
+                         * finish rather than cut them. Streams that outlast this are ended by the stop. */
+                        int left = wait_port_drained(d.env.port[d.target], (d.env.nginx_keepalive_time_s + 1) * 1000LL);
+
+                        timeline_step(&d.tl, d.target == COLOR_BLUE ? "drain blue" : "drain green");
+                        if (left > 0)
+                                log_info("%d connections to the %s color are still open; stopping it anyway.", left,
+                                         color_to_string(d.target));
                         r = bus_unit_job(bus, "StopUnit", u, true, budget, &res, &err);
                         timeline_step(&d.tl, d.target == COLOR_BLUE ? "stop blue" : "stop green");
                         if (r < 0) {

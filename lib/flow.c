@@ -7,6 +7,7 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "http.h"
@@ -126,6 +127,38 @@ bool probe_health_once(const struct app_env *e, enum color c, char *reason, size
                 return false;
         }
         return http_probe_check(p, e->health_path, e->health_expect_status, e->health_body_contains, reason, size);
+}
+
+static int count_established(const char *table, int port) {
+        _cleanup_fclose_ FILE *f = fopen(table, "re");
+        char line[512];
+        int n = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f)) {
+                unsigned local_port, state;
+                char *colon = strchr(line, ':');
+
+                /* "  sl  local_address rem_address   st ...": the first ':' ends "sl", the next the address. */
+                if (!colon || !(colon = strchr(colon + 1, ':')))
+                        continue;
+                if (sscanf(colon + 1, "%x %*s %x", &local_port, &state) == 2 && (int) local_port == port && state == 1)
+                        n++;
+        }
+        return n;
+}
+
+int wait_port_drained(int port, long long max_ms) {
+        long long end = now_ms() + max_ms;
+        int n;
+
+        for (;;) {
+                n = count_established("/proc/net/tcp", port) + count_established("/proc/net/tcp6", port);
+                if (n == 0 || now_ms() >= end)
+                        return n;
+                usleep(10000);
+        }
 }
 
 int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,

@@ -46,6 +46,10 @@ char *expand_release(const char *s, const char *release);
  * check (its unit's own gate vouched for it at start). */
 bool probe_health_once(const struct app_env *e, enum color c, char *reason, size_t size);
 
+/* Waits, at most max_ms, until no established TCP connection is left on local port (nginx's
+ * connections to a color it no longer sends new requests to). Returns how many are left. */
+int wait_port_drained(int port, long long max_ms);
+
 /* Switches nginx to color c running release, records it in state and history, and arms the retire
  * timer of the color that was live. On failure nothing was recorded and *reason says why. */
 int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,

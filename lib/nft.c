@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "macro.h"
 
@@ -76,6 +77,9 @@ int nft_redirect_get(const struct app_env *e, int *ret_port) {
         _cleanup_free_ char *cmd = NULL, *out = NULL;
         const char *p;
 
+        /* Reading the ruleset needs CAP_NET_ADMIN; say so instead of "no rule". */
+        if (geteuid() != 0)
+                return -EPERM;
         if (asprintf(&cmd, "list chain inet bluegreen-%s output", e->app) < 0)
                 return -ENOMEM;
         if (run(cmd, &out, NULL) < 0)

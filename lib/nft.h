@@ -12,5 +12,6 @@
  * says why (nft's own message). */
 int nft_redirect_set(const struct app_env *e, enum color c, char **ret_reason);
 
-/* The port the stable port is redirected to now; -ENOENT when the app has no rule. */
+/* The port the stable port is redirected to now; -ENOENT when the app has no rule, -EPERM when not
+ * root (reading the ruleset needs CAP_NET_ADMIN). */
 int nft_redirect_get(const struct app_env *e, int *ret_port);

@@ -40,6 +40,16 @@ assert_contains "$(ct_exec bluegreenctl --json status)" '"redirect_to":9011' "an
 assert_eq "$other_before" "$(ct_exec nft list table inet other)" "another table is left alone"
 assert_eq 1 "$(ct_exec nft list tables | grep -c "bluegreen-$BG_APP")" "the app has exactly one table of its own"
 
+# A lost rule (nft flush ruleset, a restart of nftables.service) is put back without restarting anything.
+main_before=$(ct_exec systemctl show -P MainPID "$BG_APP@blue.service")
+ct_exec nft delete table $table
+assert_contains "$(ct_exec bluegreenctl status "$BG_APP")" "NO RULE" "bluegreenctl status shows a lost rule"
+ct_exec systemctl reload "$BG_APP.service"
+assert_contains "$(ct_exec nft list table $table)" "tcp dport 9010 redirect to :9011" \
+        "systemctl reload $BG_APP.service puts the rule back"
+assert_eq "$main_before" "$(ct_exec systemctl show -P MainPID "$BG_APP@blue.service")" "without restarting the live color"
+assert_eq r1 "$(bg_live_release)" "and nginx serves r1 again"
+
 ct_poweroff_and_boot_again
 assert_contains "$(ct_exec nft list table $table)" "tcp dport 9010 redirect to :9011" \
         "after a reboot the rule is back, pointing at the live color"
