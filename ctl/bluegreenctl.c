@@ -202,9 +202,16 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                        to == e.port[COLOR_BLUE] ? "blue" : to == e.port[COLOR_GREEN] ? "green" : "?");
                         else if (k == -EPERM)
                                 printf("  switch: redirect, port %d -> (run as root to read the rule)\n", e.port_live);
-                        else
-                                printf("  switch: redirect, port %d -> (NO RULE: systemctl reload %s.service)\n",
-                                       e.port_live, app);
+                        else {
+                                _cleanup_free_ char *st = NULL;
+
+                                /* A failed unit cannot be reloaded; starting it restarts nothing either. */
+                                if (bus)
+                                        (void) bus_unit_get_string(bus, unit_name(app, "", NULL, "service"),
+                                                                   "org.freedesktop.systemd1.Unit", "ActiveState", &st);
+                                printf("  switch: redirect, port %d -> (NO RULE: systemctl %s %s.service)\n", e.port_live,
+                                       st && streq(st, "active") ? "reload" : "start", app);
+                        }
                 } else
                         printf("  switch: reload\n");
                 if (n_hist > 0) {
