@@ -56,6 +56,11 @@ struct declaration {
         bool masked;
         bool failed;
         int ports[3];
+        /* What two apps must not share either: one would overwrite the other's include or trigger, or
+         * nginx would refuse two upstream blocks of one name. */
+        char *include;
+        char *upstream; /* NULL unless the upstream style defines a block */
+        char *trigger;
 };
 
 struct declarations {
@@ -67,6 +72,9 @@ static void declarations_done(struct declarations *l) {
         for (size_t i = 0; i < l->n; i++) {
                 free(l->items[i].name);
                 free(l->items[i].path);
+                free(l->items[i].include);
+                free(l->items[i].upstream);
+                free(l->items[i].trigger);
         }
         free(l->items);
 }
@@ -300,7 +308,12 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_int(vs, "STOP_TIMEOUT_S", d->stop.timeout_s);
         vars_int(vs, "DRAIN_S", d->drain_s);
         vars_int(vs, "HOOK_TIMEOUT_S", HOOK_TIMEOUT_S);
-        vars_int(vs, "DEPLOY_TIMEOUT_S", 2 * HOOK_TIMEOUT_S + start_timeout + d->stop.timeout_s + NGINX_SWITCH_BUDGET_S);
+        /* Every step's own bound, added up: hooks, waiting for nginx's last connections to the target,
+         * its stop (SIGTERM, then SIGKILL), its start, the smoke checks and the switch. */
+        vars_int(vs, "DEPLOY_TIMEOUT_S",
+                 2 * HOOK_TIMEOUT_S + (d->nginx.keepalive_time_s + 1) + 2 * d->stop.timeout_s + start_timeout +
+                         (long long) d->n_smoke * (d->health.timeout_ms > 5000 ? d->health.timeout_ms / 1000 + 1 : 5) +
+                         NGINX_SWITCH_BUDGET_S);
 
         /* Environment file values. */
         vars_quoted(vs, "Q_APP", d->name);
@@ -330,6 +343,7 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_int(vs, "NGINX_KEEPALIVE_TIME_S", d->nginx.keepalive_time_s);
         vars_str(vs, "NGINX_SWITCH", switch_mode_to_string(d->nginx.switch_mode));
         vars_quoted(vs, "Q_NGINX_TEST", d->nginx.test);
+        vars_quoted(vs, "Q_NGINX_UNIT", d->nginx.unit);
         vars_int(vs, "HAS_PRE_START", !!d->hooks.pre_start);
         vars_int(vs, "HAS_POST_SWITCH", !!d->hooks.post_switch);
         vars_quoted(vs, "Q_TRIGGER", d->trigger);
@@ -639,6 +653,23 @@ static const struct declaration *port_owner(const struct declarations *l, size_t
         return NULL;
 }
 
+static const struct declaration *sharing_owner(const struct declarations *l, size_t upto, const struct app_decl *d,
+                                               const char **what) {
+        for (size_t i = 0; i < upto; i++) {
+                const struct declaration *o = &l->items[i];
+
+                if (o->masked || o->failed)
+                        continue;
+                if (o->include && streq(o->include, d->nginx.include))
+                        return *what = "nginx include", o;
+                if (o->upstream && d->nginx.style == NGINX_STYLE_UPSTREAM && streq(o->upstream, d->nginx.upstream))
+                        return *what = "nginx upstream name", o;
+                if (o->trigger && streq(o->trigger, d->trigger))
+                        return *what = "trigger file", o;
+        }
+        return NULL;
+}
+
 static int split_search_path(char ***ret, size_t *n_ret) {
         const char *e = getenv("BLUEGREEN_CONFIG_PATH");
         char **l = NULL;
@@ -772,6 +803,20 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                         other = port_owner(&decls, i, d->port_green);
                 if (!other)
                         other = port_owner(&decls, i, d->port_live);
+                if (!other) {
+                        const char *what = NULL;
+
+                        other = sharing_owner(&decls, i, d, &what);
+                        if (other) {
+                                log_error("%s: the %s of \"%s\" is already that of app \"%s\" (%s)%s. No units generated.",
+                                          d->source, what, d->name, other->name, other->path,
+                                          streq(what, "trigger file") ? "; give it a trigger of its own (trigger = \"...\")"
+                                                                      : "");
+                                if (r >= 0)
+                                        r = -EEXIST;
+                                continue;
+                        }
+                }
                 if (other) {
                         char live[32] = "";
 
@@ -801,6 +846,9 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 decls.items[i].ports[0] = d->port_blue;
                 decls.items[i].ports[1] = d->port_green;
                 decls.items[i].ports[2] = d->port_live;
+                decls.items[i].include = strdup(d->nginx.include);
+                decls.items[i].upstream = d->nginx.style == NGINX_STYLE_UPSTREAM ? strdup(d->nginx.upstream) : NULL;
+                decls.items[i].trigger = strdup(d->trigger);
         }
         /* Leave no empty directories behind when no app could be generated (fails if not empty). */
         (void) unlinkat(dest_fd, "bluegreen", AT_REMOVEDIR);

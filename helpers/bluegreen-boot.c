@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "appenv.h"
 #include "bus.h"
@@ -32,6 +33,7 @@ static void help(void) {
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *include = NULL, *res = NULL, *err = NULL;
+        _cleanup_close_ int lock_fd = -1;
         struct app_env e;
         struct app_state s;
         const char *bad = NULL;
@@ -46,6 +48,12 @@ int main(int argc, char *argv[]) {
         if (app_env_from_environ(&e, &bad) < 0) {
                 log_error("$%s is missing or malformed: run this as APP.service.", bad ?: "?");
                 return 2;
+        }
+        /* A reload of APP.service during a deploy must not put back the color the deploy moves away from. */
+        if (access(e.state_dir, F_OK) >= 0) {
+                r = state_lock(e.state_dir, "boot", true, &lock_fd, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to lock %s: %m", e.state_dir), EXIT_FAILURE;
         }
         r = state_load(e.state_dir, &s);
         if (r < 0 && r != -ENOENT)

@@ -57,6 +57,9 @@ static int fail(struct deploy *d, int code, const char *fmt, ...) {
         vsnprintf(reason, sizeof reason, fmt, ap);
         va_end(ap);
         rearm_target_timer(d);
+        if (interrupted())
+                strncat(reason, " (interrupted: the deploy unit was stopped or hit its TimeoutStartSec=)",
+                        sizeof reason - strlen(reason) - 1);
         timeline_format(&d->tl, tl, sizeof tl);
         (void) state_history_append(d->env.state_dir, "deploy-failed", d->release, d->target, NULL);
         if (d->switched)
@@ -163,6 +166,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_BAD_INPUT;
         }
         d.release = argv[1];
+        interrupt_setup();
         timeline_start(&d.tl);
         clock_gettime(CLOCK_REALTIME, &rt);
         d.started_realtime = (uint64_t) rt.tv_sec * 1000000 + (uint64_t) rt.tv_nsec / 1000;
@@ -314,6 +318,10 @@ int main(int argc, char *argv[]) {
                 return fail(&d, EXIT_CHECK_FAILED, "smoke check failed: %s", r == -EIO ? reason : strerror(-r));
         }
 
+        if (interrupted()) {
+                undo_target(&d);
+                return fail(&d, EXIT_FAILURE, "stopped before the switch");
+        }
         r = switch_live(bus, &d.env, d.target, d.release, d.live, "deploy", &d.tl, &switch_reason);
         if (r < 0) {
                 /* A failure after nginx switched (state not writable) must not stop what serves traffic. */

@@ -106,6 +106,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_NO_RELEASE;
         }
         r = release_enter(release_dir, work);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAILURE;
         if (r < 0) {
                 log_error_errno(r, "Working directory %s/%s: %m", release_dir, work);
                 return EXIT_NO_RELEASE;

@@ -53,6 +53,7 @@ int main(int argc, char *argv[]) {
                 log_error("This program takes no arguments (see --help).");
                 return EXIT_BAD_INPUT;
         }
+        interrupt_setup();
         timeline_start(&tl);
         clock_gettime(CLOCK_REALTIME, &rt);
         since = (uint64_t) rt.tv_sec * 1000000 + (uint64_t) rt.tv_nsec / 1000;

@@ -35,8 +35,8 @@ static void help(void) {
 
 /* The outcome, for the user who asked: atomically replaced and owned by them. Written as root into a
  * directory that user controls, so a fresh file is renamed over the name (never opened through it). */
-static void write_status(const char *trigger, uid_t uid, gid_t gid, const char *fmt, ...) _printf_(4, 5);
-static void write_status(const char *trigger, uid_t uid, gid_t gid, const char *fmt, ...) {
+static void write_status(int dirfd, const char *trigger, uid_t uid, gid_t gid, const char *fmt, ...) _printf_(5, 6);
+static void write_status(int dirfd, const char *trigger, uid_t uid, gid_t gid, const char *fmt, ...) {
         _cleanup_free_ char *path = NULL, *line = NULL, *text = NULL;
         char when[64];
         struct tm tm;
@@ -47,20 +47,23 @@ static void write_status(const char *trigger, uid_t uid, gid_t gid, const char *
         va_start(ap, fmt);
         r = vasprintf(&line, fmt, ap);
         va_end(ap);
-        if (r < 0 || asprintf(&path, "%s.status", trigger) < 0)
+        if (r < 0 || asprintf(&path, "%s.status", strrchr(trigger, '/') + 1) < 0)
                 return;
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime_r(&t, &tm));
         if (asprintf(&text, "%s %s\n", when, line) < 0)
                 return;
-        r = write_file_atomic_owned(path, text, strlen(text), 0644, uid, gid, 0);
+        /* Into the directory the trigger was read from, by its descriptor: renaming the directory
+         * meanwhile cannot send root's write anywhere else. */
+        r = write_file_atomic_at_owned(dirfd, path, text, strlen(text), 0644, uid, gid);
         if (r < 0)
-                log_warning_errno(r, "Failed to write %s: %m", path);
+                log_warning_errno(r, "Failed to write %s.status: %m", trigger);
 }
 
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *res = NULL, *err = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, dirfd = -1;
+        _cleanup_free_ char *dir = NULL;
         struct app_env e;
         struct stat st, rel;
         const char *bad = NULL, *u;
@@ -84,20 +87,33 @@ int main(int argc, char *argv[]) {
 
         /* The file is in a directory an unprivileged user controls: never follow a link (it could point
          * at /etc/shadow), never block on a FIFO, and trust only its owner. */
-        fd = open(e.trigger, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        dir = strndup(e.trigger, (size_t) (strrchr(e.trigger, '/') - e.trigger));
+        if (!dir)
+                return log_oom(), EXIT_FAILURE;
+        dirfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                if (errno == ENOENT)
+                        return EXIT_SUCCESS;
+                return log_error_errno(-errno, "Failed to open %s: %m", dir), EXIT_FAILURE;
+        }
+        fd = openat(dirfd, strrchr(e.trigger, '/') + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 if (errno == ENOENT)
                         return EXIT_SUCCESS;
-                log_error_errno(-errno, "Refusing %s: %m%s", e.trigger, errno == ELOOP ? " (a symbolic link)" : "");
-                return 2;
+                if (errno == ELOOP) {
+                        log_error("Refusing %s: it is a symbolic link.", e.trigger);
+                        return 2;
+                }
+                return log_error_errno(-errno, "Failed to open %s: %m", e.trigger), EXIT_FAILURE;
         }
         if (fstat(fd, &st) < 0)
                 return log_error_errno(-errno, "Failed to stat %s: %m", e.trigger), EXIT_FAILURE;
         if (stat(e.releases, &rel) < 0)
                 return log_error_errno(-errno, "Releases directory %s: %m", e.releases), 2;
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 0022) || (st.st_uid != 0 && st.st_uid != rel.st_uid)) {
-                log_error("Refusing %s: it must be a regular file owned by root or by the owner of %s (UID %u), "
-                          "and writable by its owner only.",
+        if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (st.st_mode & 0022) ||
+            (st.st_uid != 0 && st.st_uid != rel.st_uid)) {
+                log_error("Refusing %s: it must be a regular file (not a hard link) owned by root or by the owner of %s "
+                          "(UID %u), and writable by its owner only.",
                           e.trigger, e.releases, (unsigned) rel.st_uid);
                 return 2;
         }
@@ -120,7 +136,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         if (!release_name_is_valid(buf)) {
                 log_error("Refusing the release name in %s: it is not a valid release name.", e.trigger);
-                write_status(e.trigger, st.st_uid, st.st_gid, "refused: not a valid release name");
+                write_status(dirfd, e.trigger, st.st_uid, st.st_gid, "refused: not a valid release name");
                 return 2;
         }
 
@@ -128,15 +144,15 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
         u = unit_name(e.app, "-deploy@", buf, "service");
-        write_status(e.trigger, st.st_uid, st.st_gid, "%s deploying: journalctl -u %s", buf, u);
+        write_status(dirfd, e.trigger, st.st_uid, st.st_gid, "%s deploying: journalctl -u %s", buf, u);
         log_info("Deploying %s of %s as asked in %s.", buf, e.app, e.trigger);
         r = bus_unit_job(bus, "StartUnit", u, true, UINT64_MAX / 2, &res, &err);
         if (r < 0) {
                 journal_last_error(u, since, last, sizeof last);
-                write_status(e.trigger, st.st_uid, st.st_gid, "%s failed: %s", buf, err ?: last);
+                write_status(dirfd, e.trigger, st.st_uid, st.st_gid, "%s failed: %s", buf, err ?: last);
                 log_error("Deploy of %s failed: %s", buf, err ?: last);
                 return 3;
         }
-        write_status(e.trigger, st.st_uid, st.st_gid, "%s deployed", buf);
+        write_status(dirfd, e.trigger, st.st_uid, st.st_gid, "%s deployed", buf);
         return EXIT_SUCCESS;
 }

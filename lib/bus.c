@@ -45,6 +45,8 @@ int bus_connect_manager(sd_bus **ret) {
         return 0;
 }
 
+bool (*bus_interrupted)(void);
+
 struct job_wait {
         const char *path;
         char *result;
@@ -110,6 +112,10 @@ int bus_unit_job(sd_bus *bus, const char *method, const char *unit, bool wait, u
         while (!w.done) {
                 uint64_t now = now_usec();
 
+                if (bus_interrupted && bus_interrupted()) {
+                        r = -EINTR;
+                        goto finish;
+                }
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         goto finish;
@@ -182,7 +188,8 @@ int bus_unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const cha
                 uint32_t u;
 
                 r = sd_bus_get_property_trivial(bus, DEST, path, iface, property, &e, 'u', &u);
-                *ret = u;
+                if (r >= 0)
+                        *ret = u;
         } else
                 r = sd_bus_get_property_trivial(bus, DEST, path, iface, property, &e, 't', ret);
         return r;

@@ -19,6 +19,9 @@ int bus_connect_manager(sd_bus **ret);
 int bus_unit_job(sd_bus *bus, const char *method, const char *unit, bool wait, uint64_t timeout_usec,
                  char **ret_result, char **ret_error);
 
+/* When set and true, a wait for a job gives up with -EINTR (a deploy asked to stop undoes its step). */
+extern bool (*bus_interrupted)(void);
+
 /* Clears a unit's failed state and its start rate limit: a deploy starts a color on purpose, and
  * frequent deploys must not run into the StartLimitBurst= meant for crash loops. */
 int bus_unit_reset_failed(sd_bus *bus, const char *unit);

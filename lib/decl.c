@@ -897,10 +897,22 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         if (get_string(c, root, NULL, "bind", false, "127.0.0.1", &d->bind) && d->bind) {
                 unsigned char buf[sizeof(struct in6_addr)];
 
-                if (inet_pton(AF_INET, d->bind, buf) != 1 && inet_pton(AF_INET6, d->bind, buf) != 1) {
+                int family = inet_pton(AF_INET, d->bind, buf) == 1    ? AF_INET
+                             : inet_pton(AF_INET6, d->bind, buf) == 1 ? AF_INET6
+                                                                      : AF_UNSPEC;
+                char canon[INET6_ADDRSTRLEN];
+
+                if (family == AF_UNSPEC) {
                         report(c, config_setting_get_member(root, "bind"), "bind",
                                "\"%s\" is not an IPv4 or IPv6 address", d->bind);
                         ok = false;
+                } else if (inet_ntop(family, buf, canon, sizeof canon) && !streq(canon, d->bind)) {
+                        /* One spelling per address ("::0" is "::"), so nginx, nftables and the health
+                         * probe all see the address the same way. */
+                        free(d->bind);
+                        d->bind = strdup(canon);
+                        if (!d->bind)
+                                c->oom = true;
                 }
         } else
                 ok = false;

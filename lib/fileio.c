@@ -150,6 +150,11 @@ static int open_tmp_at(int dirfd, const char *name, char *tmp, size_t size, mode
 }
 
 int write_file_atomic_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode) {
+        return write_file_atomic_at_owned(dirfd, name, content, len, mode, (uid_t) -1, (gid_t) -1);
+}
+
+int write_file_atomic_at_owned(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid,
+                               gid_t gid) {
         char tmp[512];
         _cleanup_close_ int fd = -1;
         int r;
@@ -158,6 +163,8 @@ int write_file_atomic_at(int dirfd, const char *name, const char *content, size_
         if (fd < 0)
                 return fd;
         r = write_all(fd, content, len);
+        if (r >= 0 && (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
+                r = negative_errno();
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = negative_errno();
         if (r < 0)

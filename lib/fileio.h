@@ -24,6 +24,9 @@ int symlink_atomic(const char *target, const char *linkpath, int flags);
  * on tmpfs and written by one process, so a name derived from our PID is free, and the file is
  * created with its final mode (under the caller's umask): four system calls a file. */
 int write_file_atomic_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode);
+/* The same, owned by uid:gid (set on the open temporary file, before it takes the name). */
+int write_file_atomic_at_owned(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid,
+                               gid_t gid);
 int symlink_atomic_at(const char *target, int dirfd, const char *name);
 
 int mkdir_p(const char *path, mode_t mode);

@@ -2,6 +2,7 @@
 #include "flow.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,35 @@
 #include "macro.h"
 #include "nginx.h"
 #include "nft.h"
+
+static volatile sig_atomic_t got_sigterm;
+
+static void on_sigterm(int sig) {
+        got_sigterm = 1;
+}
+
+void interrupt_setup(void) {
+        struct sigaction sa = { .sa_handler = on_sigterm };
+
+        /* No SA_RESTART: the wait in progress returns EINTR and its step fails. */
+        sigemptyset(&sa.sa_mask);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGINT, &sa, NULL);
+        bus_interrupted = interrupted;
+}
+
+void interrupt_hold(bool hold) {
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        (void) sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+bool interrupted(void) {
+        return got_sigterm;
+}
 
 long long now_ms(void) {
         struct timespec ts;
@@ -161,12 +191,25 @@ int wait_port_drained(int port, long long max_ms) {
         }
 }
 
+static int switch_live_held(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,
+                            const char *event, struct timeline *tl, char **reason);
+
 int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,
                 const char *event, struct timeline *tl, char **reason) {
-        _cleanup_free_ char *include = NULL;
         int r;
 
         *reason = NULL;
+        interrupt_hold(true);
+        r = switch_live_held(bus, e, c, release, old, event, tl, reason);
+        interrupt_hold(false);
+        return r;
+}
+
+static int switch_live_held(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,
+                            const char *event, struct timeline *tl, char **reason) {
+        _cleanup_free_ char *include = NULL;
+        int r;
+
         if (e->switch_mode == SWITCH_REDIRECT) {
                 /* nginx keeps pointing at the stable port; only the redirect behind it moves. */
                 r = nft_redirect_set(e, c, reason);

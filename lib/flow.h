@@ -50,6 +50,14 @@ bool probe_health_once(const struct app_env *e, enum color c, char *reason, size
  * connections to a color it no longer sends new requests to). Returns how many are left. */
 int wait_port_drained(int port, long long max_ms);
 
+/* SIGTERM (systemd's TimeoutStartSec=, or systemctl stop) no longer kills a deploy or rollback outright:
+ * it interrupts the wait in progress, which then fails, and the step's undo runs. While traffic is
+ * being switched the signal is held back (the switch is bounded by its own timeouts), so nginx, the
+ * rule and the state never disagree. */
+void interrupt_setup(void);
+void interrupt_hold(bool hold);
+bool interrupted(void);
+
 /* Switches nginx to color c running release, records it in state and history, and arms the retire
  * timer of the color that was live. On failure nothing was recorded and *reason says why. */
 int switch_live(sd_bus *bus, const struct app_env *e, enum color c, const char *release, enum color old,

@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 
 #define RELOAD_TIMEOUT_USEC (30ULL * 1000000)
 #define CONFIRM_TIMEOUT_MS 5000
+#define TEST_TIMEOUT_MS 30000
 
 int nginx_render_include(const struct app_env *e, enum color c, const char *release, char **ret) {
         _cleanup_free_ char *addr = NULL;
@@ -102,6 +105,29 @@ static int run_test(const char *command, char *out, size_t outlen) {
                 _exit(127);
         }
         close(pipefd[1]);
+        /* A test that hangs must not hold the deploy (and the include it wrote) for ever. */
+        {
+                struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+                long long end = now_ms() + TEST_TIMEOUT_MS;
+
+                while (now_ms() < end) {
+                        int k = poll(&pfd, 1, 100);
+
+                        if (k > 0)
+                                break;
+                        if (waitpid(pid, &status, WNOHANG) == pid) {
+                                close(pipefd[0]);
+                                return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EINVAL;
+                        }
+                }
+                if (now_ms() >= end) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, &status, 0);
+                        close(pipefd[0]);
+                        snprintf(out, outlen, "it did not finish within %d s", TEST_TIMEOUT_MS / 1000);
+                        return -EINVAL;
+                }
+        }
         for (;;) {
                 ssize_t n = read(pipefd[0], out + len, outlen - 1 - len);
 
@@ -170,6 +196,7 @@ static int restore(const struct app_env *e, const char *old, bool had_old) {
 
 int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, struct timeline *tl, char **ret_reason) {
         _cleanup_free_ char *old = NULL, *state = NULL, *result = NULL, *error = NULL;
+        _cleanup_close_ int nginx_lock = -1;
         pid_t before[256], after[256];
         int n_before, r;
         uint64_t master = 0;
@@ -177,6 +204,12 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, stru
         bool had_old;
 
         *ret_reason = NULL;
+
+        /* nginx is shared: another app's switch reloading it between our write and our test would
+         * load our include unchecked. One switch at a time, host-wide; the lock dies with us. */
+        nginx_lock = open("/run/bluegreen-nginx.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (nginx_lock < 0 || flock(nginx_lock, LOCK_EX) < 0)
+                return asprintf(ret_reason, "cannot lock /run/bluegreen-nginx.lock: %s", strerror(errno)), -errno;
 
         r = bus_unit_get_string(bus, e->nginx_unit, "org.freedesktop.systemd1.Unit", "ActiveState", &state);
         if (r < 0)

@@ -35,7 +35,7 @@ assert_eq r2 "$(bg_live_release)" "a bad name deploys nothing"
 ct_exec runuser -u saltbox -- sh -c "rm $BG_RELEASES/.deploy; ln -s /etc/shadow $BG_RELEASES/.deploy"
 sleep 1
 log=$(ct_exec journalctl -u "$BG_APP-deploy-trigger.service" --no-pager -o cat)
-assert_contains "$log" "(a symbolic link)" "a symlinked trigger file is refused"
+assert_contains "$log" "it is a symbolic link" "a symlinked trigger file is refused"
 if grep -q 'root:' <<<"$log"; then
         fail "the content of /etc/shadow reached the journal"
 fi
