@@ -18,6 +18,12 @@
 #include "nft.h"
 
 static volatile sig_atomic_t got_sigterm;
+static bool held;
+
+/* While the switch runs, a stop asked for just before it must not break its waits half-way. */
+static bool bus_wait_interrupted(void) {
+        return got_sigterm && !held;
+}
 
 static void on_sigterm(int sig) {
         got_sigterm = 1;
@@ -30,7 +36,7 @@ void interrupt_setup(void) {
         sigemptyset(&sa.sa_mask);
         (void) sigaction(SIGTERM, &sa, NULL);
         (void) sigaction(SIGINT, &sa, NULL);
-        bus_interrupted = interrupted;
+        bus_interrupted = bus_wait_interrupted;
 }
 
 void interrupt_hold(bool hold) {
@@ -40,6 +46,7 @@ void interrupt_hold(bool hold) {
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
         (void) sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+        held = hold;
 }
 
 bool interrupted(void) {
