@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # How long bluegreen-generator takes, as a whole process, for 1, 100 and 1000 declarations, next to
-# systemd's own systemd-sysv-generator converting 1000 init scripts, measured in the same run.
+# systemd's own systemd-sysv-generator converting 1000 init scripts, measured in the same run: the
+# median, per app (or script), per file written (files and symlinks in the output tree) and, with
+# strace installed, the system calls per app and per file written.
 # Budget (issue 2): one app under 2 ms; 1000 apps under 50 ms.
 #   bench/generator.sh [BUILD-DIR]   (default: build)
 set -euo pipefail
@@ -36,8 +38,25 @@ median_us() { # OUTDIR CMD...
         python3 bench/spawn-time.py "$runs" "$@"
 }
 
+# Files and symlinks in the output tree of the last run.
+files_written() {
+        find "$tmp/out" ! -type d | wc -l
+}
+
+row() { # LABEL US UNITS FILES
+        printf '%-44s %9.2f ms %11.1f us %7d %9.2f us\n' "$1" "$(echo "$2 / 1000" | bc -l)" "$(echo "$2 / $3" | bc -l)" \
+                "$4" "$(echo "$2 / $4" | bc -l)"
+}
+
+# System calls of one run of the generator (strace -f -c), from the summary's total line.
+syscalls() { # CMD...
+        rm -rf "$tmp/out" && mkdir -p "$tmp/out"
+        strace -f -c -o "$tmp/strace" "$@" >/dev/null 2>&1 || true
+        awk '$NF == "total" { print $(NF - 2) }' "$tmp/strace"
+}
+
 floor=$(median_us "$tmp/out" /bin/true)
-printf '%-44s %12s %14s\n' "case" "median" "per app/script"
+printf '%-44s %12s %14s %7s %12s\n' "case" "median" "per app/script" "files" "per file"
 printf '%-44s %9.2f ms\n' "/bin/true (the cost of any process here)" "$(echo "$floor / 1000" | bc -l)"
 for n in 1 100 1000; do
         mkdir -p "$tmp/decl$n"
@@ -48,9 +67,9 @@ for n in 1 100 1000; do
         BLUEGREEN_CONFIG_PATH=$tmp/decl$n "$gen" "$tmp/out"
         made=$(ls "$tmp/out" | grep -c '@\.service$' || true)
         [ "$made" -ge "$n" ] || { echo "generator made $made color units for $n apps" >&2; exit 1; }
-        printf '%-44s %9.2f ms %11.1f us\n' "bluegreen-generator, $n declarations" "$(echo "$us / 1000" | bc -l)" \
-                "$(echo "$us / $n" | bc -l)"
-        eval "gen_us_$n=$us"
+        files=$(files_written)
+        row "bluegreen-generator, $n declarations" "$us" "$n" "$files"
+        eval "gen_us_$n=$us gen_files_$n=$files"
 done
 
 sysv=/lib/systemd/system-generators/systemd-sysv-generator
@@ -70,9 +89,22 @@ if [ -x "$sysv" ]; then
 INIT
                 chmod +x "$tmp/init.d/svc$i"
         done
-        us=$(SYSTEMD_SYSVINIT_PATH=$tmp/init.d SYSTEMD_SYSVRCND_PATH=$tmp/rc.d median_us "$tmp/out" "$sysv" "$tmp/out" "$tmp/out" "$tmp/out")
-        printf '%-44s %9.2f ms %11.1f us\n' "systemd-sysv-generator, 1000 init scripts" "$(echo "$us / 1000" | bc -l)" \
-                "$(echo "$us / 1000" | bc -l)"
-        printf 'ratio bluegreen(1000) / sysv(1000): %.2f\n' "$(echo "$gen_us_1000 / $us" | bc -l)"
+        export SYSTEMD_SYSVINIT_PATH=$tmp/init.d SYSTEMD_SYSVRCND_PATH=$tmp/rc.d
+        us=$(median_us "$tmp/out" "$sysv" "$tmp/out" "$tmp/out" "$tmp/out")
+        rm -rf "$tmp/out" && mkdir -p "$tmp/out"
+        "$sysv" "$tmp/out" "$tmp/out" "$tmp/out"
+        unset SYSTEMD_SYSVINIT_PATH SYSTEMD_SYSVRCND_PATH
+        row "systemd-sysv-generator, 1000 init scripts" "$us" 1000 "$(files_written)"
+        printf 'ratio bluegreen(1000) / sysv(1000): %.2f; per file written: %.2f\n' "$(echo "$gen_us_1000 / $us" | bc -l)" \
+                "$(echo "($gen_us_1000 / $gen_files_1000) / ($us / $(files_written))" | bc -l)"
+fi
+
+if command -v strace >/dev/null; then
+        # An app's own calls, without the process's start-up: 1000 apps less one app, over 999.
+        one=$(BLUEGREEN_CONFIG_PATH=$tmp/decl1 syscalls "$gen" "$tmp/out")
+        all=$(BLUEGREEN_CONFIG_PATH=$tmp/decl1000 syscalls "$gen" "$tmp/out")
+        per_app=$(echo "($all - $one) / 999" | bc -l)
+        printf 'system calls (strace -f -c): 1 app %d, 1000 apps %d; per app %.1f, per file written %.2f\n' "$one" "$all" \
+                "$per_app" "$(echo "$per_app * 1000 / $gen_files_1000" | bc -l)"
 fi
 echo "budget: 1 app < 2 ms, 1000 apps < 50 ms; runs per case: $runs (median wall time, posix_spawn to exit)"

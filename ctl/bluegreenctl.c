@@ -14,13 +14,15 @@
 #include "appenv.h"
 #include "bus.h"
 #include "decl.h"
-#include "flow.h"
 #include "log.h"
 #include "macro.h"
 #include "nft.h"
 #include "state.h"
+#include "switch.h"
+#include "unit-name.h"
 
 #define EXIT_NOT_RUNNING 3
+#define EXIT_INCONSISTENT 5
 #define EXIT_USAGE 64
 #define HISTORY_LINES 5
 
@@ -33,7 +35,8 @@ static void help(void) {
                "  --json      print JSON instead of text\n"
                "  -h, --help  show this help\n\n"
                "Exit status: 0 every live color is running; 1 error; 3 an app's live color is not\n"
-               "running; 4 no such app; 64 bad usage.\n");
+               "running; 4 no such app; 5 an app's route and recorded state disagree, or a deploy\n"
+               "or rollback died half-way and is not settled yet (the reason is shown); 64 bad usage.\n");
 }
 
 static const char *generator_dir(void) {
@@ -93,6 +96,45 @@ static void color_info_done(struct color_info *ci) {
         free(ci->timer_state);
 }
 
+/* What bluegreen cannot explain yet, in one line: a deploy or rollback that died half-way, or a route
+ * that leads elsewhere than the state says. NULL when all agree. */
+static char *consistency_problem(sd_bus *bus, const struct app_env *e, const struct app_state *s) {
+        _cleanup_(switch_intent_done) struct switch_intent i = {};
+        enum color routed;
+        bool pending;
+        char *p = NULL;
+        int r;
+
+        r = switch_intent_load(e->state_dir, &i);
+        if (r >= 0) {
+                (void) asprintf(&p,
+                                "the %s of %s to the %s color did not finish (it stopped at phase %s): the next deploy, "
+                                "rollback, retirement or systemctl reload %s.service settles it",
+                                i.event, i.release, color_to_string(i.to), switch_phase_to_string(i.phase), e->app);
+                return p;
+        }
+        if (r != -ENOENT) {
+                (void) asprintf(&p, "%s/intent is unreadable: %s", e->state_dir, strerror(-r));
+                return p;
+        }
+        r = route_get(bus, e, &routed, &pending);
+        if (r == -EPERM)
+                return NULL; /* reading the rule needs root; said on the switch line */
+        if (r < 0) {
+                (void) asprintf(&p, "cannot read the route (%s): %s", e->switch_mode == SWITCH_REDIRECT ? "redirect rule" : e->nginx_include,
+                                strerror(-r));
+                return p;
+        }
+        if (pending)
+                (void) asprintf(&p, "nginx has not loaded %s since it was written: systemctl reload %s.service",
+                                e->nginx_include, e->app);
+        else if (s->active != _COLOR_INVALID && routed != s->active)
+                (void) asprintf(&p, "the route leads to %s but the state says %s is live: systemctl reload %s.service",
+                                routed == _COLOR_INVALID ? "neither color" : color_to_string(routed),
+                                color_to_string(s->active), e->app);
+        return p;
+}
+
 static int show_app(sd_bus *bus, const char *app, bool first) {
         if (!app_name_is_valid(app))
                 return log_error("\"%s\" is not a valid app name.", app), -ENOENT;
@@ -127,6 +169,9 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                             streq(ci[s.active].active_state, "active");
         if (s.active != _COLOR_INVALID && !live_running)
                 ret = 1;
+        _cleanup_free_ char *problem = consistency_problem(bus, &e, &s);
+        if (problem)
+                ret = 2;
 
         if (arg_json) {
                 printf("%s{\"app\":", first ? "" : ",");
@@ -136,7 +181,12 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                         printf("null");
                 else
                         json_string(color_to_string(s.active));
-                printf(",\"live_running\":%s,\"nginx_include\":", live_running ? "true" : "false");
+                printf(",\"live_running\":%s,\"problem\":", live_running ? "true" : "false");
+                if (problem)
+                        json_string(problem);
+                else
+                        printf("null");
+                printf(",\"nginx_include\":");
                 json_string(e.nginx_include);
                 printf(",\"switch\":");
                 json_string(switch_mode_to_string(e.switch_mode));
@@ -193,6 +243,8 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                s.active == c ? "LIVE" : "", e.port[c], s.release[c] ?: "-",
                                ci[c].active_state ?: "unknown", ci[c].sub_state ?: "unknown", retire);
                 }
+                if (problem)
+                        printf("  PROBLEM: %s\n", problem);
                 printf("  nginx include: %s\n", e.nginx_include);
                 if (e.switch_mode == SWITCH_REDIRECT) {
                         int to = 0, k = nft_redirect_get(&e, &to);
@@ -324,6 +376,8 @@ int main(int argc, char *argv[]) {
                         ret = 4;
                 else if (r < 0)
                         ret = ret == EXIT_SUCCESS ? EXIT_FAILURE : ret;
+                else if (r == 2)
+                        ret = EXIT_INCONSISTENT;
                 else if (r > 0 && ret == EXIT_SUCCESS)
                         ret = EXIT_NOT_RUNNING;
         }

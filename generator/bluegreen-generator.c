@@ -21,6 +21,7 @@
 #include "log.h"
 #include "macro.h"
 #include "template.h"
+#include "trust.h"
 
 static const char *const default_search_path[] = {
         "/etc/bluegreen",
@@ -354,70 +355,76 @@ struct output {
         const char *suffix;   /* appended to the app name: the file in the output dir */
 };
 
-/* Files written so far for the app being generated, relative to the output directory, so that a
- * failure part-way removes them all: an app gets all of its units or none. */
-struct written {
-        char *paths[32];
+/* Everything an app puts into the output directory, rendered into memory before the first file is
+ * created, so that a failure while rendering leaves nothing on disk and one while writing leaves a
+ * short list to take back: an app gets all of its units or none. Paths are relative to the output
+ * directory. */
+struct app_file {
+        char *path;
+        char *content; /* a regular file's text; NULL for a symlink */
+        char *target;  /* a symlink's target */
+};
+
+struct app_files {
+        char *dir; /* bluegreen/APP: the app's environment files */
+        bool made_dir;
+        struct app_file f[16];
         size_t n;
+        size_t n_written; /* f[0] up to f[n_written - 1] are on disk */
 };
 
-static void written_add(struct written *w, const char *dir, const char *name) {
-        char *p;
-
-        if (w->n < ELEMENTSOF(w->paths) && asprintf(&p, "%s%s%s", dir ?: "", dir ? "/" : "", name) >= 0)
-                w->paths[w->n++] = p;
-}
-
-static void written_rollback(struct written *w, int dest_fd) {
-        for (size_t i = 0; i < w->n; i++) {
-                (void) unlinkat(dest_fd, w->paths[i], 0);
-                free(w->paths[i]);
+static void app_files_done(struct app_files *a) {
+        free(a->dir);
+        for (size_t i = 0; i < a->n; i++) {
+                free(a->f[i].path);
+                free(a->f[i].content);
+                free(a->f[i].target);
         }
-        w->n = 0;
 }
 
-static void written_done(struct written *w) {
-        for (size_t i = 0; i < w->n; i++)
-                free(w->paths[i]);
-        w->n = 0;
-}
+/* Takes ownership of path, content and target, also when it fails. */
+static int app_files_add(struct app_files *a, char *path, char *content, char *target) {
+        int r = 0;
 
-/* The output directory and the two below it that every app writes into, opened once. */
-struct outdirs {
-        const char *dest;
-        int dest_fd;
-        int env_fd;   /* DEST/bluegreen */
-        int wants_fd; /* DEST/multi-user.target.wants */
-};
-
-static int open_subdir(int parent, const char *name) {
-        int fd;
-
-        if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? negative_errno() : fd;
-}
-
-static int write_rendered(int dirfd, const char *dir, const char *name, const char *tmpl_name, const struct tvar *v,
-                          size_t n, struct written *w) {
-        _cleanup_free_ char *text = NULL;
-        const char *tmpl = template_get(tmpl_name);
-        int r;
-
-        if (!tmpl)
-                return -ENOENT;
-        r = template_render(tmpl, v, n, &text);
-        if (r < 0)
+        if (a->n >= ELEMENTSOF(a->f))
+                r = -ENOBUFS;
+        else if (!path || (!content && !target))
+                r = -ENOMEM;
+        if (r < 0) {
+                free(path);
+                free(content);
+                free(target);
                 return r;
-        r = write_file_atomic_at(dirfd, name, text, strlen(text), 0644);
-        if (r < 0)
-                return r;
-        written_add(w, dir, name);
+        }
+        a->f[a->n++] = (struct app_file) { path, content, target };
         return 0;
 }
 
-static int generate_app(const struct outdirs *o, const struct app_decl *d, struct written *w) {
+_printf_(1, 2) static char *strf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return k < 0 ? NULL : s;
+}
+
+/* Takes ownership of path. */
+static int render_file(struct app_files *a, char *path, const char *tmpl_name, const struct tvar *v, size_t n) {
+        const char *tmpl = template_get(tmpl_name);
+        char *text = NULL;
+        int r = tmpl ? template_render(tmpl, v, n, &text) : -ENOENT;
+
+        if (r < 0) {
+                free(path);
+                return r;
+        }
+        return app_files_add(a, path, text, NULL);
+}
+
+static int render_app(const char *dest, const struct app_decl *d, struct app_files *a) {
         static const struct output units[] = {
                 { "color.service", "@.service" },
                 { "deploy.service", "-deploy@.service" },
@@ -429,13 +436,11 @@ static int generate_app(const struct outdirs *o, const struct app_decl *d, struc
                 { "deploy-trigger.service", "-deploy-trigger.service" },
         };
         _cleanup_(vars_done) struct vars vs = {};
-        _cleanup_free_ char *env_dir = NULL, *env_rel = NULL, *sandbox = NULL;
-        _cleanup_close_ int env_fd = -1;
-        char name[512];
+        _cleanup_free_ char *env_dir = NULL, *sandbox = NULL;
         int r;
 
-        if (asprintf(&env_dir, "%s/bluegreen/%s", o->dest, d->name) < 0 ||
-            asprintf(&env_rel, "bluegreen/%s", d->name) < 0)
+        a->dir = strf("bluegreen/%s", d->name);
+        if (!a->dir || !(env_dir = strf("%s/%s", dest, a->dir)))
                 return -ENOMEM;
         fill_vars(&vs, d, env_dir);
         if (vs.oom)
@@ -448,33 +453,21 @@ static int generate_app(const struct outdirs *o, const struct app_decl *d, struc
         if (vs.oom)
                 return -ENOMEM;
 
-        env_fd = open_subdir(o->env_fd, d->name);
-        if (env_fd < 0)
-                return env_fd;
-        r = write_rendered(env_fd, env_rel, "app.env", "app.env", vs.v, vs.n, w);
-        if (r < 0)
-                return r;
-        for (int c = 0; c < 2; c++) {
+        r = render_file(a, strf("%s/app.env", a->dir), "app.env", vs.v, vs.n);
+        for (int c = 0; r >= 0 && c < 2; c++) {
                 const char *color = c == 0 ? "blue" : "green";
                 struct tvar v[ELEMENTSOF(vs.v) + 2];
                 char port[16];
 
                 snprintf(port, sizeof port, "%d", c == 0 ? d->port_blue : d->port_green);
-                snprintf(name, sizeof name, "%s.env", color);
                 memcpy(v, vs.v, vs.n * sizeof(struct tvar));
                 v[vs.n] = (struct tvar) { "COLOR", color };
                 v[vs.n + 1] = (struct tvar) { "PORT", port };
-                r = write_rendered(env_fd, env_rel, name, "color.env", v, vs.n + 2, w);
-                if (r < 0)
-                        return r;
+                r = render_file(a, strf("%s/%s.env", a->dir, color), "color.env", v, vs.n + 2);
         }
 
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                snprintf(name, sizeof name, "%s%s", d->name, units[i].suffix);
-                r = write_rendered(o->dest_fd, NULL, name, units[i].template, vs.v, vs.n, w);
-                if (r < 0)
-                        return r;
-        }
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(units); i++)
+                r = render_file(a, strf("%s%s", d->name, units[i].suffix), units[i].template, vs.v, vs.n);
 
         const struct {
                 const char *hook, *name, *suffix;
@@ -482,7 +475,7 @@ static int generate_app(const struct outdirs *o, const struct app_decl *d, struc
                 { d->hooks.pre_start, "pre_start", "-pre-start@.service" },
                 { d->hooks.post_switch, "post_switch", "-post-switch@.service" },
         };
-        for (size_t i = 0; i < ELEMENTSOF(hooks); i++) {
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(hooks); i++) {
                 _cleanup_free_ char *hook = NULL;
                 struct tvar v[ELEMENTSOF(vs.v) + 2];
 
@@ -491,27 +484,69 @@ static int generate_app(const struct outdirs *o, const struct app_decl *d, struc
                 hook = unit_escape_specifiers(hooks[i].hook);
                 if (!hook)
                         return -ENOMEM;
-                snprintf(name, sizeof name, "%s%s", d->name, hooks[i].suffix);
                 memcpy(v, vs.v, vs.n * sizeof(struct tvar));
                 v[vs.n] = (struct tvar) { "HOOK", hook };
                 v[vs.n + 1] = (struct tvar) { "HOOK_NAME", hooks[i].name };
-                r = write_rendered(o->dest_fd, NULL, name, "hook.service", v, vs.n + 2, w);
-                if (r < 0)
-                        return r;
+                r = render_file(a, strf("%s%s", d->name, hooks[i].suffix), "hook.service", v, vs.n + 2);
         }
 
-        /* Enabled by the generator itself: the app comes back at boot, its trigger is watched. */
-        for (int i = 0; i < 2; i++) {
-                char target[520];
+        /* Enabled by the generator itself: the app comes back at boot, its trigger is watched. The links
+         * come last, so that an app is never enabled before all of its units are on disk. */
+        for (int i = 0; r >= 0 && i < 2; i++) {
+                const char *suffix = i == 0 ? ".service" : "-deploy-trigger.path";
 
-                snprintf(name, sizeof name, "%s%s", d->name, i == 0 ? ".service" : "-deploy-trigger.path");
-                snprintf(target, sizeof target, "../%s", name);
-                r = symlink_atomic_at(target, o->wants_fd, name);
+                r = app_files_add(a, strf("multi-user.target.wants/%s%s", d->name, suffix), NULL,
+                                  strf("../%s%s", d->name, suffix));
+        }
+        return r;
+}
+
+/* Creates each file once, with O_EXCL and no temporary name: systemd empties the output directories
+ * before it runs the generators and reads them only after the generators exit, so nobody can see a
+ * file half-written, and a rename would buy nothing. A name already taken (-EEXIST) is a clash, with
+ * another generator's output, not ours to replace. On failure *ret_failed is the path that failed and
+ * a->n_written says what to take back. */
+static int write_app(int dest_fd, struct app_files *a, const char **ret_failed) {
+        *ret_failed = a->dir;
+        if (mkdirat(dest_fd, a->dir, 0755) >= 0)
+                a->made_dir = true;
+        else if (errno != EEXIST)
+                return negative_errno();
+
+        for (; a->n_written < a->n; a->n_written++) {
+                const struct app_file *f = &a->f[a->n_written];
+                int r;
+
+                *ret_failed = f->path;
+                if (f->content)
+                        r = write_file_new_at(dest_fd, f->path, f->content, strlen(f->content), 0644);
+                else
+                        r = symlinkat(f->target, dest_fd, f->path) < 0 ? negative_errno() : 0;
                 if (r < 0)
                         return r;
-                written_add(w, "multi-user.target.wants", name);
         }
         return 0;
+}
+
+/* Takes back what write_app() created, newest first, and goes on past a failure: returns the first one,
+ * *ret_failed naming its path. */
+static int unwrite_app(int dest_fd, struct app_files *a, const char **ret_failed) {
+        int r = 0;
+
+        while (a->n_written > 0) {
+                const char *path = a->f[--a->n_written].path;
+
+                if (unlinkat(dest_fd, path, 0) < 0 && r >= 0) {
+                        r = negative_errno();
+                        *ret_failed = path;
+                }
+        }
+        if (a->made_dir && unlinkat(dest_fd, a->dir, AT_REMOVEDIR) < 0 && r >= 0) {
+                r = negative_errno();
+                *ret_failed = a->dir;
+        }
+        a->made_dir = false;
+        return r;
 }
 
 /* An app called "nginx" would replace nginx.service: the generator's output takes precedence over the
@@ -670,6 +705,16 @@ static const struct declaration *sharing_owner(const struct declarations *l, siz
         return NULL;
 }
 
+/* Settings that hand root to the deploy user are warned about, not refused (see lib/trust.h). */
+static int log_trust_warnings(const struct app_decl *d) {
+        _cleanup_(diag_done) struct diag warnings = {};
+        int r = trust_check(d, &warnings);
+
+        for (size_t i = 0; i < warnings.n; i++)
+                log_warning("%s", warnings.msgs[i]);
+        return r;
+}
+
 static int split_search_path(char ***ret, size_t *n_ret) {
         const char *e = getenv("BLUEGREEN_CONFIG_PATH");
         char **l = NULL;
@@ -722,8 +767,7 @@ oom:
 static int run(const char *dest, _unused_ const char *early, _unused_ const char *late) {
         _cleanup_(declarations_done) struct declarations decls = {};
         _cleanup_(unit_names_done) struct unit_names system_units = {};
-        _cleanup_close_ int dest_fd = -1, env_fd = -1, wants_fd = -1;
-        struct outdirs o = { .dest = dest };
+        _cleanup_close_ int dest_fd = -1;
         char **dirs = NULL;
         size_t n_dirs = 0;
         int r = 0, k;
@@ -747,21 +791,21 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
 
         if (unit_names_load(&system_units, decls.n) < 0)
                 return log_oom();
-        o.dest_fd = dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dest_fd < 0)
                 return log_error_errno(-errno, "Failed to open the output directory %s: %m", dest);
-        o.env_fd = env_fd = open_subdir(dest_fd, "bluegreen");
-        o.wants_fd = wants_fd = open_subdir(dest_fd, "multi-user.target.wants");
-        if (env_fd < 0 || wants_fd < 0)
-                return log_error_errno(env_fd < 0 ? env_fd : wants_fd, "Failed to create directories in %s: %m", dest);
+        /* Made once for every app; one that exists already (made by another generator) is no clash. */
+        if ((mkdirat(dest_fd, "bluegreen", 0755) < 0 && errno != EEXIST) ||
+            (mkdirat(dest_fd, "multi-user.target.wants", 0755) < 0 && errno != EEXIST))
+                return log_error_errno(-errno, "Failed to create directories in %s: %m", dest);
 
         for (size_t i = 0; i < decls.n; i++) {
                 _cleanup_(app_decl_freep) struct app_decl *d = NULL;
                 _cleanup_(diag_done) struct diag diag = {};
-                struct written w = {};
+                _cleanup_(app_files_done) struct app_files files = {};
 
                 const struct declaration *other;
-                const char *clash;
+                const char *clash, *failed;
                 char buf[4096];
 
                 if (decls.items[i].masked) {
@@ -797,6 +841,8 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                                 r = k;
                         continue;
                 }
+                if (log_trust_warnings(d) < 0)
+                        return log_oom();
 
                 other = port_owner(&decls, i, d->port_blue);
                 if (!other)
@@ -829,19 +875,30 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                         continue;
                 }
 
-                k = generate_app(&o, d, &w);
+                k = render_app(dest, d, &files);
                 if (k < 0) {
-                        char dir[300];
-
-                        written_rollback(&w, dest_fd);
-                        snprintf(dir, sizeof dir, "bluegreen/%s", d->name);
-                        (void) unlinkat(dest_fd, dir, AT_REMOVEDIR);
                         log_error_errno(k, "Failed to generate the units of \"%s\" from %s: %m", d->name, d->source);
                         if (r >= 0)
                                 r = k;
                         continue;
                 }
-                written_done(&w);
+                k = write_app(dest_fd, &files, &failed);
+                if (k < 0) {
+                        const char *not_removed = NULL;
+                        size_t n_written = files.n_written;
+                        int q = unwrite_app(dest_fd, &files, &not_removed);
+
+                        log_error_errno(k,
+                                        "%s: failed to create %s/%s: %m%s. Removed the %zu files of app \"%s\" "
+                                        "written before it; no units for it, ignoring.",
+                                        d->source, dest, failed, k == -EEXIST ? " (another generator's file?)" : "",
+                                        n_written, d->name);
+                        if (q < 0)
+                                log_warning_errno(q, "Failed to remove %s/%s, ignoring: %m", dest, not_removed);
+                        if (r >= 0)
+                                r = k;
+                        continue;
+                }
                 decls.items[i].failed = false;
                 decls.items[i].ports[0] = d->port_blue;
                 decls.items[i].ports[1] = d->port_green;

@@ -55,8 +55,10 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        _cleanup_free_ char *release_dir = NULL, *program = NULL;
-        const char *release = NULL, *releases, *work, *color = NULL, *where;
+        _cleanup_(release_done) struct release rel = RELEASE_NULL;
+        _cleanup_free_ char *program = NULL;
+        const char *release = NULL, *releases, *work, *color = NULL;
+        char reason[1024];
         int c, r;
 
         log_setup("bluegreen-exec");
@@ -78,43 +80,36 @@ int main(int argc, char *argv[]) {
 
         releases = need_env("BLUEGREEN_RELEASES");
         work = getenv("BLUEGREEN_WORKDIR") ?: ".";
-        if (release) {
-                if (!release_name_is_valid(release)) {
-                        log_error("\"%s\" is not a valid release name.", release);
-                        return EXIT_USAGE;
-                }
-                r = release_resolve_name(releases, release, &release_dir);
-                where = release;
-        } else {
+        if (release && !release_name_is_valid(release)) {
+                log_error("\"%s\" is not a valid release name.", release);
+                return EXIT_USAGE;
+        }
+        if (!release)
                 color = need_env("BLUEGREEN_COLOR");
-                r = release_resolve_pin(need_env("BLUEGREEN_STATE_DIR"), color, releases, &release_dir);
-                where = color;
-        }
+        r = release_find(releases, release, release ? NULL : need_env("BLUEGREEN_STATE_DIR"), color, &rel, reason,
+                         sizeof reason);
+        if (r == -ENOMEM)
+                return log_oom(), EXIT_FAILURE;
         if (r == -ENOENT && !release) {
-                log_error("No release is pinned to the %s color (%s/%s does not lead to a release): "
-                          "deploy one with \"systemctl start %s-deploy@RELEASE\".",
-                          color, getenv("BLUEGREEN_STATE_DIR"), color, getenv("BLUEGREEN_APP") ?: "APP");
-                return EXIT_NO_RELEASE;
-        }
-        if (r == -EXDEV) {
-                /* The releases directory is the only place code is run from. */
-                log_error("The release of %s leads outside %s: refusing it.", where, releases);
+                log_error("%s Deploy a release with \"systemctl start %s-deploy@RELEASE\".", reason,
+                          getenv("BLUEGREEN_APP") ?: "APP");
                 return EXIT_NO_RELEASE;
         }
         if (r < 0) {
-                log_error_errno(r, "Release of %s in %s: %m", where, releases);
+                /* The releases directory is the only place code is run from. */
+                log_error("%s", reason);
                 return EXIT_NO_RELEASE;
         }
-        r = release_enter(release_dir, work);
+        r = release_enter(&rel, work);
         if (r == -ENOMEM)
                 return log_oom(), EXIT_FAILURE;
         if (r < 0) {
-                log_error_errno(r, "Working directory %s/%s: %m", release_dir, work);
+                log_error_errno(r, "Working directory %s/%s: %m", rel.dir, work);
                 return EXIT_NO_RELEASE;
         }
 
         if (argv[optind][0] != '/' && strchr(argv[optind], '/')) {
-                if (asprintf(&program, "%s/%s", release_dir, argv[optind]) < 0)
+                if (asprintf(&program, "%s/%s", rel.dir, argv[optind]) < 0)
                         return log_oom(), EXIT_FAILURE;
                 execv(program, argv + optind);
         } else

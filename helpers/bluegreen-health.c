@@ -195,11 +195,16 @@ int main(int argc, char *argv[]) {
                 return EXIT_INTERNAL;
         }
         if (!isempty(command) && getenv("BLUEGREEN_STATE_DIR") && getenv("BLUEGREEN_RELEASES")) {
-                _cleanup_free_ char *dir = NULL;
-                int r = release_resolve_pin(getenv("BLUEGREEN_STATE_DIR"), color, getenv("BLUEGREEN_RELEASES"), &dir);
+                _cleanup_(release_done) struct release rel = RELEASE_NULL;
+                char reason[1024];
+                int r = release_find(getenv("BLUEGREEN_RELEASES"), NULL, getenv("BLUEGREEN_STATE_DIR"), color, &rel,
+                                     reason, sizeof reason);
 
-                if (r >= 0)
-                        r = release_enter(dir, getenv("BLUEGREEN_WORKDIR"));
+                if (r < 0) {
+                        log_error("Failed to find the %s color's release: %s", color, reason);
+                        return EXIT_USAGE;
+                }
+                r = release_enter(&rel, getenv("BLUEGREEN_WORKDIR"));
                 if (r < 0) {
                         log_error_errno(r, "Failed to enter the %s color's release: %m", color);
                         return EXIT_USAGE;

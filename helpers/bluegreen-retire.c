@@ -2,7 +2,8 @@
 /*
  * bluegreen-retire COLOR: the ExecStart= of APP-retire@COLOR.service, started by its timer when the
  * drain period of a color that was switched away from is over. It stops the color unless it went
- * live again meanwhile (a rollback). See bluegreen-retire(8).
+ * live again meanwhile (a rollback), or the route leads to it whatever the state says. A deploy or
+ * rollback that died half-way is settled first. See bluegreen-retire(8).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,18 +12,20 @@
 
 #include "appenv.h"
 #include "bus.h"
-#include "flow.h"
 #include "log.h"
 #include "macro.h"
 #include "state.h"
+#include "switch.h"
+#include "unit-name.h"
 
 static void help(void) {
         printf("Usage: bluegreen-retire COLOR\n\n"
                "Stops the COLOR (blue or green) of the app described by the BLUEGREEN_* environment,\n"
-               "unless it is the live color. Run by APP-retire@COLOR.timer.\n\n"
+               "unless it is the live color or nginx routes to it. Run by APP-retire@COLOR.timer.\n"
+               "First it settles a deploy or rollback of the app that died half-way.\n\n"
                "Exit status: 0 retired, not running, or left running because it is live; 1 the\n"
-               "stop failed;\n"
-               "2 bad argument or environment.\n");
+               "stop failed, it was left running because the route leads to it, or an interrupted\n"
+               "deploy could not be settled; 2 bad argument or environment.\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -53,6 +56,20 @@ int main(int argc, char *argv[]) {
         r = state_lock(e.state_dir, "retire", true, &lock_fd, &holder);
         if (r < 0)
                 return log_error_errno(r, "Failed to lock %s: %m", e.state_dir), EXIT_FAILURE;
+        r = bus_connect_manager(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
+        {
+                _cleanup_free_ char *summary = NULL;
+
+                r = switch_recover(bus, &e, 0, &summary);
+                if (r > 0)
+                        log_event(LOG_WARNING, MESSAGE_RECOVERED, e.app, NULL, NULL, "%s: %s.", e.app, summary);
+                else if (r < 0)
+                        return log_event(LOG_ERR, MESSAGE_RECOVERED, e.app, NULL, NULL, "%s: %s. Not retiring.", e.app,
+                                         summary ?: strerror(-r)),
+                               EXIT_FAILURE;
+        }
         r = state_load(e.state_dir, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the state in %s: %m", e.state_dir), EXIT_FAILURE;
@@ -60,10 +77,6 @@ int main(int argc, char *argv[]) {
                 log_info("The %s color of %s is live again, not retiring it.", color_to_string(c), e.app);
                 return EXIT_SUCCESS;
         }
-
-        r = bus_connect_manager(&bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
         {
                 _cleanup_free_ char *state = NULL;
 
@@ -73,6 +86,13 @@ int main(int argc, char *argv[]) {
                         log_info("The %s color of %s is not running, nothing to retire.", color_to_string(c), e.app);
                         return EXIT_SUCCESS;
                 }
+        }
+        {
+                _cleanup_free_ char *why = NULL;
+
+                if (route_guard_stop(bus, &e, c, &why) < 0)
+                        return log_error("Not retiring the %s color of %s: %s.", color_to_string(c), e.app, why),
+                               EXIT_FAILURE;
         }
         r = bus_unit_job(bus, "StopUnit", unit_name(e.app, "@", color_to_string(c), "service"), true, 600 * 1000000ULL,
                          &res, &err);

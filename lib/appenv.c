@@ -95,7 +95,7 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_INTERVAL_MS", 1, 600000, &e->health_interval_ms, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_SUCCESSES", 1, 1000, &e->health_successes, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_DEADLINE_S", 1, 86400, &e->health_deadline_s, bad)) < 0 ||
-            (r = get_int(f, kv, "BLUEGREEN_SMOKE_COUNT", 0, 1000, &e->n_smoke, bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_SMOKE_COUNT", 0, DECL_SMOKE_MAX, &e->n_smoke, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_INCLUDE", true, &e->nginx_include, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_STYLE", true, &style, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_UPSTREAM", true, &e->nginx_upstream, bad)) < 0 ||
@@ -186,12 +186,18 @@ static int parse_env_text(char *text, struct kv *kv) {
         return 0;
 }
 
+/* The largest app.env the generator can write: about 20 quoted values and two per smoke check, each
+ * at most DECL_VALUE_MAX bytes, doubled by escaping, plus its key. */
+#define APP_ENV_SIZE_MAX (1 << 20)
+_Static_assert((20 + 2 * DECL_SMOKE_MAX) * (2 * DECL_VALUE_MAX + 64) < APP_ENV_SIZE_MAX,
+               "an app.env the generator writes must fit what the helpers read back");
+
 int app_env_from_file(const char *path, struct app_env *e, const char **ret_bad) {
         _cleanup_free_ char *text = NULL;
         struct kv kv = {};
         int r;
 
-        r = read_file(path, 1 << 20, &text, NULL);
+        r = read_file(path, APP_ENV_SIZE_MAX, &text, NULL);
         if (r < 0)
                 return r;
         r = parse_env_text(text, &kv);

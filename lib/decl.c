@@ -8,14 +8,41 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "macro.h"
 
+/* Where lines of the text libconfig parses were written: the declaration with every @include spliced
+ * in (see "Reading the text" below). Lines first..(the next span's first - 1) of the text are lines
+ * line.. of file. */
+struct span {
+        unsigned first;
+        const char *file;
+        unsigned line;
+};
+
+struct source_map {
+        char **files; /* the declaration, then each file included, as paths an admin can open */
+        size_t n_files;
+        struct span *spans;
+        size_t n_spans;
+};
+
+static void source_map_done(struct source_map *m) {
+        for (size_t i = 0; i < m->n_files; i++)
+                free(m->files[i]);
+        free(m->files);
+        free(m->spans);
+}
+
 /* Everything a validation step needs to report a problem the way an admin wants to read it:
- * "FILE:LINE: KEY: message", with the file libconfig says the setting came from (it may be an
- * @include'd file) rather than the one we opened. */
+ * "FILE:LINE: KEY: message", with the file the setting was written in (it may be an @include'd file)
+ * rather than the one we opened. */
 struct ctx {
         const char *path;
+        const struct source_map *map;
         struct diag *diag;
         bool oom;
 };
@@ -45,38 +72,42 @@ static void diag_add(struct diag *d, bool *oom, char *msg) {
         d->msgs[d->n++] = msg;
 }
 
-_printf_(4, 5) static void report(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt, ...) {
-        _cleanup_free_ char *body = NULL;
-        const char *file = NULL;
-        unsigned line = 0;
+int diag_add_printf(struct diag *d, const char *fmt, ...) {
         char *msg = NULL;
+        bool oom = false;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&body, fmt, ap) < 0)
-                body = NULL;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
         va_end(ap);
-        if (!body) {
+        diag_add(d, &oom, msg);
+        return oom ? -ENOMEM : 0;
+}
+
+/* Line n of the parsed text as the file and line it was written at. */
+static const char *map_line(const struct ctx *c, unsigned n, unsigned *ret_line) {
+        const struct span *best = NULL;
+
+        for (size_t i = 0; c->map && i < c->map->n_spans && c->map->spans[i].first <= n; i++)
+                best = &c->map->spans[i];
+        if (!best || n == 0) {
+                *ret_line = n;
+                return c->path;
+        }
+        *ret_line = best->line + (n - best->first);
+        return best->file;
+}
+
+_printf_(5, 0) static void report_va(struct ctx *c, const char *file, unsigned line, const char *key, const char *fmt,
+                                     va_list ap) {
+        _cleanup_free_ char *body = NULL;
+        char *msg = NULL;
+
+        if (vasprintf(&body, fmt, ap) < 0) {
                 c->oom = true;
                 return;
         }
-
-        if (s) {
-                file = config_setting_source_file(s);
-                line = config_setting_source_line(s);
-        }
-        if (!file)
-                file = c->path;
-        /* libconfig names an @include'd file as written; make it a path the admin can open. */
-        _cleanup_free_ char *abs = NULL;
-        if (file[0] != '/' && strrchr(c->path, '/')) {
-                if (asprintf(&abs, "%.*s/%s", (int) (strrchr(c->path, '/') - c->path), c->path, file) < 0) {
-                        c->oom = true;
-                        return;
-                }
-                file = abs;
-        }
-
         if (line > 0 && key)
                 (void) !asprintf(&msg, "%s:%u: %s: %s", file, line, key, body);
         else if (line > 0)
@@ -86,6 +117,29 @@ _printf_(4, 5) static void report(struct ctx *c, const config_setting_t *s, cons
         else
                 (void) !asprintf(&msg, "%s: %s", file, body);
         diag_add(c->diag, &c->oom, msg);
+}
+
+/* A problem at a place in a file, such as an @include line. */
+_printf_(5, 6) static void report_at(struct ctx *c, const char *file, unsigned line, const char *key, const char *fmt,
+                                     ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        report_va(c, file, line, key, fmt, ap);
+        va_end(ap);
+}
+
+/* A problem with a setting, reported where it was written. */
+_printf_(4, 5) static void report(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt, ...) {
+        const char *file = c->path;
+        unsigned line = 0;
+        va_list ap;
+
+        if (s)
+                file = map_line(c, config_setting_source_line(s), &line);
+        va_start(ap, fmt);
+        report_va(c, file, line, key, fmt, ap);
+        va_end(ap);
 }
 
 static const char *type_name(int type) {
@@ -185,6 +239,94 @@ static bool has_control_chars(const char *s) {
         return false;
 }
 
+/* The UTF-8 systemd accepts (utf8_is_valid()): shortest forms only, no UTF-16 surrogates, nothing
+ * beyond U+10FFFF and no noncharacters. It ignores a unit setting or an environment file line that is
+ * not, in an environment file silently: a health.body_contains would vanish, and the check with it. */
+static bool utf8_is_valid(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
+                size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+                uint32_t ch;
+
+                if (n == 0)
+                        return false;
+                ch = n == 1 ? *p : *p & (0x7f >> n);
+                for (size_t i = 1; i < n; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false;
+                        ch = (ch << 6) | (p[i] & 0x3f);
+                }
+                if ((n == 2 && ch < 0x80) || (n == 3 && ch < 0x800) || (n == 4 && ch < 0x10000) || ch >= 0x110000 ||
+                    (ch & 0xfffff800) == 0xd800 || (ch >= 0xfdd0 && ch <= 0xfdef) || (ch & 0xfffe) == 0xfffe)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+/* What every declared string must be before it is written into a unit or an environment file: one
+ * line, text systemd takes, and short enough for the helpers to read back (see DECL_VALUE_MAX). */
+static bool check_value(struct ctx *c, const config_setting_t *s, const char *key, const char *v) {
+        if (has_control_chars(v)) {
+                report(c, s, key, "must not contain control characters such as newlines or tabs");
+                return false;
+        }
+        if (!utf8_is_valid(v)) {
+                report(c, s, key, "is not valid UTF-8, which systemd would ignore");
+                return false;
+        }
+        if (strlen(v) > DECL_VALUE_MAX) {
+                report(c, s, key, "is longer than %d bytes", DECL_VALUE_MAX);
+                return false;
+        }
+        return true;
+}
+
+/* exec and the hooks are written into ExecStart= after "bluegreen-exec --", where systemd's rules for
+ * command lines apply (systemd.service(5), "COMMAND LINES"). Quoting, C escapes and $VAR are the
+ * admin's to use; refused is what would make the unit mean something else than one command run by
+ * bluegreen-exec: a final odd "\" joins the next line of the unit (ExecStartPost=, the health gate,
+ * or TimeoutStartSec=) to the command, a ";" standing alone starts a second command outside
+ * bluegreen-exec, and an unclosed quote makes systemd drop the whole line. */
+static bool check_command_line(struct ctx *c, const config_setting_t *s, const char *key, const char *cmd) {
+        size_t words = 0;
+
+        for (const char *p = cmd;;) {
+                char quote = 0;
+
+                p += strspn(p, " \t");
+                if (!*p)
+                        break;
+                if (p[0] == ';' && (!p[1] || strchr(" \t", p[1]))) {
+                        report(c, s, key, "a \";\" standing alone would start a second command, outside bluegreen-exec; "
+                                          "write \"\\;\" for a literal semicolon");
+                        return false;
+                }
+                words++;
+                for (; *p && (quote || !strchr(" \t", *p)); p++) {
+                        if (*p == '\\') {
+                                if (!p[1]) {
+                                        report(c, s, key, "must not end in a single \"\\\": systemd would join the next line "
+                                                          "of the unit to the command");
+                                        return false;
+                                }
+                                p++;
+                        } else if (quote && *p == quote)
+                                quote = 0;
+                        else if (!quote && (*p == '"' || *p == '\''))
+                                quote = *p;
+                }
+                if (quote) {
+                        report(c, s, key, "has a %c that is not closed, so systemd would ignore the command", quote);
+                        return false;
+                }
+        }
+        if (words == 0) {
+                report(c, s, key, "must name a program to run");
+                return false;
+        }
+        return true;
+}
+
 /* Returns the setting if present and of the wanted type; reports and returns NULL otherwise, setting
  * *bad so the caller can tell "absent" (use the default) from "wrong" (already reported). */
 static config_setting_t *lookup_typed(struct ctx *c, const config_setting_t *parent, const char *key,
@@ -234,10 +376,8 @@ static bool get_string(struct ctx *c, const config_setting_t *parent, const char
         }
 
         v = config_setting_get_string(s);
-        if (has_control_chars(v)) {
-                report(c, s, fullkey, "must not contain control characters such as newlines or tabs");
+        if (!check_value(c, s, fullkey, v))
                 return false;
-        }
         if (required && !*v) {
                 report(c, s, fullkey, "must not be empty");
                 return false;
@@ -456,6 +596,24 @@ void app_decl_free(struct app_decl *d) {
         free(d);
 }
 
+/* Each list has one bound, shared with the helpers that read it back (decl.h), so that nothing the
+ * generator accepts makes every later deploy fail. */
+static bool check_list_length(struct ctx *c, const config_setting_t *list, const char *key, int max, const char *what) {
+        int n = config_setting_length(list);
+        const config_setting_t *first_extra;
+        char k[128];
+
+        if (n <= max)
+                return true;
+        first_extra = config_setting_get_elem(list, (unsigned) max);
+        if (config_setting_name(first_extra))
+                snprintf(k, sizeof k, "%s.%s", key, config_setting_name(first_extra));
+        else
+                snprintf(k, sizeof k, "%s[%d]", key, max);
+        report(c, first_extra, k, "%s may hold at most %d %s, not %d", key, max, what, n);
+        return false;
+}
+
 static bool check_url_path(struct ctx *c, const config_setting_t *parent, const char *key, const char *p) {
         config_setting_t *s = config_setting_get_member(parent, strrchr(key, '.') ? strrchr(key, '.') + 1 : key);
 
@@ -479,8 +637,8 @@ static bool parse_http_check(struct ctx *c, const config_setting_t *g, const cha
         return ok;
 }
 
-static bool parse_string_list(struct ctx *c, const config_setting_t *parent, const char *key, char ***ret, size_t *n_ret,
-                              bool allow_dash) {
+static bool parse_string_list(struct ctx *c, const config_setting_t *parent, const char *key, int max, char ***ret,
+                              size_t *n_ret, bool allow_dash) {
         config_setting_t *s;
         bool bad, ok = true;
         int n;
@@ -488,6 +646,8 @@ static bool parse_string_list(struct ctx *c, const config_setting_t *parent, con
         s = lookup_typed(c, parent, key, key, CONFIG_TYPE_ARRAY, &bad);
         if (!s)
                 return !bad;
+        if (!check_list_length(c, s, key, max, "paths"))
+                return false;
         n = config_setting_length(s);
         *ret = calloc((size_t) n + 1, sizeof(char *));
         if (!*ret) {
@@ -509,7 +669,7 @@ static bool parse_string_list(struct ctx *c, const config_setting_t *parent, con
                         c->oom = true;
                         return false;
                 }
-                if (!check_abs_path(c, e, k, (*ret)[*n_ret], allow_dash))
+                if (!check_value(c, e, k, (*ret)[*n_ret]) || !check_abs_path(c, e, k, (*ret)[*n_ret], allow_dash))
                         ok = false;
                 (*n_ret)++;
         }
@@ -524,6 +684,8 @@ static bool parse_environment(struct ctx *c, const config_setting_t *root, struc
         g = get_group(c, root, NULL, "environment", &bad);
         if (!g)
                 return !bad;
+        if (!check_list_length(c, g, "environment", DECL_ENVIRONMENT_MAX, "variables"))
+                return false;
         n = config_setting_length(g);
         d->environment = calloc((size_t) n + 1, sizeof(struct env_pair));
         if (!d->environment) {
@@ -552,8 +714,7 @@ static bool parse_environment(struct ctx *c, const config_setting_t *root, struc
                         continue;
                 }
                 v = config_setting_get_string(e);
-                if (has_control_chars(v)) {
-                        report(c, e, k, "must not contain control characters such as newlines or tabs");
+                if (!check_value(c, e, k, v)) {
                         ok = false;
                         continue;
                 }
@@ -663,6 +824,8 @@ static bool parse_smoke(struct ctx *c, const config_setting_t *root, struct app_
         l = lookup_typed(c, root, "smoke", "smoke", CONFIG_TYPE_LIST, &bad);
         if (!l)
                 return !bad;
+        if (!check_list_length(c, l, "smoke", DECL_SMOKE_MAX, "checks"))
+                return false;
         n = config_setting_length(l);
         d->smoke = calloc((size_t) n + 1, sizeof(struct http_check));
         if (!d->smoke) {
@@ -683,6 +846,25 @@ static bool parse_smoke(struct ctx *c, const config_setting_t *root, struct app_
                 ok &= parse_http_check(c, g, k, true, &d->smoke[d->n_smoke++]);
         }
         return ok;
+}
+
+/* Root writes the include at every switch and puts the old one back when nginx refuses it, so a slip
+ * of the pen must not name a file of the system (/etc/passwd, /etc/nginx/nginx.conf): only a *.conf
+ * file in a directory below NGINX_INCLUDE_ROOT, a tree root owns, which any nginx can include by its
+ * absolute path. This is all that can be checked here, before the file systems are all there; the
+ * helpers check at each write that no directory on the way is a symbolic link or another user's. */
+static bool nginx_include_is_allowed(const char *p) {
+        const char *rest = p + strlen(NGINX_INCLUDE_ROOT "/"), *base;
+        size_t n;
+
+        if (strncmp(p, NGINX_INCLUDE_ROOT "/", strlen(NGINX_INCLUDE_ROOT "/")) != 0)
+                return false;
+        base = strrchr(rest, '/');
+        if (!base)
+                return false;
+        base++;
+        n = strlen(base);
+        return n > strlen(".conf") && streq(base + n - strlen(".conf"), ".conf");
 }
 
 static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
@@ -767,8 +949,17 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
         if (have) {
                 config_setting_t *s;
 
-                if ((s = config_setting_get_member(g, "include")) && !check_abs_path(c, s, "nginx.include", d->nginx.include, false))
-                        ok = false;
+                if ((s = config_setting_get_member(g, "include"))) {
+                        if (!check_abs_path(c, s, "nginx.include", d->nginx.include, false))
+                                ok = false;
+                        else if (!nginx_include_is_allowed(d->nginx.include)) {
+                                report(c, s, "nginx.include",
+                                       "\"%s\" must be a file named *.conf in a directory below " NGINX_INCLUDE_ROOT
+                                       "/, such as " NGINX_INCLUDE_ROOT "/conf.d/bluegreen-%s.conf",
+                                       d->nginx.include, d->name);
+                                ok = false;
+                        }
+                }
                 s = config_setting_get_member(g, "upstream");
                 if (s && (!*d->nginx.upstream ||
                           strspn(d->nginx.upstream, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
@@ -842,6 +1033,11 @@ static bool parse_hooks(struct ctx *c, const config_setting_t *root, struct app_
                 d->hooks.pre_start = (free(d->hooks.pre_start), NULL);
         if (d->hooks.post_switch && !*d->hooks.post_switch)
                 d->hooks.post_switch = (free(d->hooks.post_switch), NULL);
+        if (d->hooks.pre_start)
+                ok &= check_command_line(c, config_setting_get_member(g, "pre_start"), "hooks.pre_start", d->hooks.pre_start);
+        if (d->hooks.post_switch)
+                ok &= check_command_line(c, config_setting_get_member(g, "post_switch"), "hooks.post_switch",
+                                         d->hooks.post_switch);
         return ok;
 }
 
@@ -862,7 +1058,10 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         else
                 ok = false;
 
-        ok &= get_string(c, root, NULL, "exec", true, NULL, &d->exec);
+        if (get_string(c, root, NULL, "exec", true, NULL, &d->exec) && d->exec)
+                ok &= check_command_line(c, config_setting_get_member(root, "exec"), "exec", d->exec);
+        else
+                ok = false;
 
         if (get_string(c, root, NULL, "workdir", false, ".", &d->workdir) && d->workdir) {
                 s = config_setting_get_member(root, "workdir");
@@ -918,7 +1117,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
                 ok = false;
 
         ok &= parse_environment(c, root, d);
-        ok &= parse_string_list(c, root, "environment_files", &d->environment_files, &d->n_environment_files, true);
+        ok &= parse_string_list(c, root, "environment_files", DECL_ENVIRONMENT_FILES_MAX, &d->environment_files, &d->n_environment_files, true);
         ok &= parse_health(c, root, d);
         ok &= parse_smoke(c, root, d);
         ok &= parse_nginx(c, root, d);
@@ -955,7 +1154,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         } else
                 ok = false;
 
-        ok &= parse_string_list(c, root, "read_write_paths", &d->read_write_paths, &d->n_read_write_paths, true);
+        ok &= parse_string_list(c, root, "read_write_paths", DECL_READ_WRITE_PATHS_MAX, &d->read_write_paths, &d->n_read_write_paths, true);
 
         if (get_string(c, root, NULL, "trigger", false, NULL, &d->trigger) && d->trigger) {
                 ok &= check_abs_path(c, config_setting_get_member(root, "trigger"), "trigger", d->trigger, false);
@@ -968,11 +1167,363 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         return ok;
 }
 
+/* Reading the text: the declaration with its @include files spliced in.
+ *
+ * libconfig 1.5 has no include hook, and its own handling takes every other app down with one bad
+ * line: it fopen()s whatever is named, so "" or "." (the directory) makes flex call exit(2) inside the
+ * generator, a FIFO blocks it for ever, and includes that fan out run for hours. So the generator
+ * expands @include itself, with the same syntax libconfig's scanner has (lib/scanner.l: a line that
+ * starts with [ \t]*@include[ \t]+"NAME", outside strings and comments; \\ and \" escape in NAME) and
+ * the same meaning (NAME is relative to the declaration's directory, also in included files), and
+ * hands libconfig text without any @include left. Only regular files are opened, never blocking, and
+ * DECL_INCLUDE_* bound the rest. */
+
+enum lex {
+        LEX_CODE,
+        LEX_STRING,
+        LEX_COMMENT,      /* slash-star ... star-slash */
+        LEX_LINE_COMMENT, /* # or // to the end of the line */
+};
+
+struct expansion {
+        struct ctx *c;
+        const char *dir; /* NULL: the current directory */
+        FILE *out;
+        unsigned out_line; /* the line of the text being written, from 1 */
+        size_t size;       /* bytes read so far, all files together */
+        struct source_map *map;
+};
+
+/* Reads a regular file of at most max bytes. Anything else is refused, with look_first before it is
+ * opened (opening a device can do things), and the open cannot block (O_NONBLOCK) should the name be
+ * swapped for a FIFO meanwhile: fstat() decides. The generator has looked at each declaration already. */
+static int read_regular_file(const char *path, size_t max, bool look_first, char **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st, fst;
+        size_t len, want;
+
+        if (look_first && stat(path, &st) < 0)
+                return negative_errno();
+        if (look_first && S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (look_first && !S_ISREG(st.st_mode))
+                return -ENODEV;
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &fst) < 0)
+                return negative_errno();
+        if (!S_ISREG(fst.st_mode))
+                return S_ISDIR(fst.st_mode) ? -EISDIR : -ENODEV;
+        if ((uintmax_t) fst.st_size > max)
+                return -EFBIG;
+        /* One byte more than fstat() said tells a file that grew meanwhile from a whole one. */
+        want = (size_t) fst.st_size + 1;
+        buf = malloc(want + 1);
+        f = buf ? fdopen(fd, "r") : NULL;
+        if (!f)
+                return -ENOMEM;
+        TAKE_FD(fd);
+        len = fread(buf, 1, want, f);
+        if (ferror(f))
+                return -EIO;
+        if (len == want)
+                return len > max ? -EFBIG : -ESTALE;
+        if (memchr(buf, 0, len))
+                return -EBADMSG;
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static const char *read_error(int r) {
+        switch (r) {
+        case -EISDIR:
+                return "is a directory, not a file";
+        case -ENODEV:
+                return "is not a regular file (a FIFO, socket or device)";
+        case -EBADMSG:
+                return "contains a NUL byte";
+        case -ESTALE:
+                return "changed while it was being read";
+        default:
+                return NULL;
+        }
+}
+
+static int emit(struct expansion *e, const char *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                e->out_line += p[i] == '\n';
+        return n > 0 && fwrite(p, 1, n, e->out) != n ? -ENOMEM : 0;
+}
+
+/* From the next line of the text on, lines are those of file from line on. */
+static int span_add(struct expansion *e, const char *file, unsigned line) {
+        struct source_map *m = e->map;
+        struct span *n;
+
+        if (m->n_spans > 0 && m->spans[m->n_spans - 1].first == e->out_line) {
+                m->spans[m->n_spans - 1] = (struct span) { e->out_line, file, line };
+                return 0;
+        }
+        n = realloc(m->spans, (m->n_spans + 1) * sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        m->spans = n;
+        m->spans[m->n_spans++] = (struct span) { e->out_line, file, line };
+        return 0;
+}
+
+/* The length of "[ \t]*@include[ \t]+\"" at p, or 0. */
+static size_t include_open_len(const char *p) {
+        const char *q = p + strspn(p, " \t");
+        size_t n;
+
+        if (strncmp(q, "@include", 8) != 0)
+                return 0;
+        q += 8;
+        n = strspn(q, " \t");
+        if (n == 0 || q[n] != '"')
+                return 0;
+        return (size_t) (q + n + 1 - p);
+}
+
+/* The file name after @include's opening quote, unescaped; *end is set after the closing quote. */
+static int include_name(struct ctx *c, const char *file, unsigned line, const char *p, const char **end, char **ret) {
+        _cleanup_free_ char *name = malloc(strlen(p) + 1);
+        char *q = name;
+
+        if (!name)
+                return -ENOMEM;
+        for (; *p != '"'; p++) {
+                if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
+                        p++;
+                else if (*p == '\\') {
+                        report_at(c, file, line, NULL, "@include: a \"\\\" in the file name may only escape \"\\\" or a quote");
+                        return -EINVAL;
+                } else if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+                        report_at(c, file, line, NULL, *p == '\n' || !*p ? "@include: the file name has no closing quote"
+                                                                         : "@include: the file name contains a control character");
+                        return -EINVAL;
+                }
+                *q++ = *p;
+        }
+        *q = 0;
+        *end = p + 1;
+        *ret = TAKE_PTR(name);
+        return 0;
+}
+
+static int expand(struct expansion *e, const char *file, const char *text, unsigned depth);
+
+/* Reads and expands the file an @include line names, after the checks that keep one declaration from
+ * holding up the generator. */
+static int include_file(struct expansion *e, const char *file, unsigned line, const char *name, unsigned depth) {
+        struct ctx *c = e->c;
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char **files;
+        int r;
+
+        if (!*name) {
+                report_at(c, file, line, NULL, "@include \"\": an empty file name names no file");
+                return -EINVAL;
+        }
+        if (name[0] == '/') {
+                report_at(c, file, line, NULL,
+                          "@include \"%s\": must be a file name relative to %s, the directory of the declaration",
+                          name, e->dir ?: "the current directory");
+                return -EINVAL;
+        }
+        if (depth + 1 > DECL_INCLUDE_DEPTH_MAX) {
+                report_at(c, file, line, NULL, "@include \"%s\": included files nest more than %d deep (an include loop?)",
+                          name, DECL_INCLUDE_DEPTH_MAX);
+                return -EINVAL;
+        }
+        if (e->map->n_files > DECL_INCLUDE_FILES_MAX) {
+                report_at(c, file, line, NULL, "@include \"%s\": a declaration may include at most %d files in all",
+                          name, DECL_INCLUDE_FILES_MAX);
+                return -EINVAL;
+        }
+        if (asprintf(&path, "%s%s%s", e->dir ?: "", e->dir && !streq(e->dir, "/") ? "/" : "", name) < 0)
+                return -ENOMEM;
+
+        r = read_regular_file(path, DECL_TEXT_SIZE_MAX - e->size, true, &text);
+        if (r == -EFBIG) {
+                report_at(c, file, line, NULL, "@include \"%s\": the declaration and its included files exceed %d bytes",
+                          name, DECL_TEXT_SIZE_MAX);
+                return -EINVAL;
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (read_error(r))
+                        report_at(c, file, line, NULL, "@include \"%s\": %s %s", name, path, read_error(r));
+                else
+                        report_at(c, file, line, NULL, "@include \"%s\": %s cannot be read: %s", name, path, strerror(-r));
+                return -EINVAL;
+        }
+        e->size += strlen(text);
+
+        files = realloc(e->map->files, (e->map->n_files + 1) * sizeof(char *));
+        if (!files)
+                return -ENOMEM;
+        e->map->files = files;
+        /* The map owns the name from here on: every message about the file's lines points at it. */
+        files[e->map->n_files] = TAKE_PTR(path);
+
+        r = expand(e, files[e->map->n_files++], text, depth + 1);
+        if (r < 0)
+                return r;
+        /* What follows the @include line goes on a line of its own. */
+        if (*text && text[strlen(text) - 1] != '\n')
+                r = emit(e, "\n", 1);
+        return r;
+}
+
+/* Writes text to e->out with every @include replaced by the file it names, libconfig 1.5's scanner
+ * deciding what is an @include line. */
+static int expand(struct expansion *e, const char *file, const char *text, unsigned depth) {
+        enum lex st = LEX_CODE;
+        const char *seg = text; /* not written yet from here */
+        unsigned line = 1;
+        bool bol = true;
+        size_t n;
+        int r;
+
+        r = span_add(e, file, 1);
+        for (const char *p = text; r >= 0 && *p;) {
+                if (bol && st == LEX_CODE && (n = include_open_len(p)) > 0) {
+                        _cleanup_free_ char *name = NULL;
+                        const char *end;
+
+                        r = include_name(e->c, file, line, p + n, &end, &name);
+                        if (r < 0)
+                                return r;
+                        r = emit(e, seg, (size_t) (p - seg));
+                        if (r >= 0)
+                                r = include_file(e, file, line, name, depth);
+                        if (r < 0)
+                                return r;
+                        /* libconfig would not take a second @include on the line for one; on a line of
+                         * its own, it would. */
+                        if (include_open_len(end) > 0) {
+                                report_at(e->c, file, line, NULL, "@include: only one @include per line");
+                                return -EINVAL;
+                        }
+                        r = span_add(e, file, line);
+                        seg = p = end;
+                        bol = false;
+                        continue;
+                }
+                switch (st) {
+                case LEX_CODE:
+                        if (*p == '"')
+                                st = LEX_STRING;
+                        else if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+                                st = LEX_LINE_COMMENT;
+                        else if (p[0] == '/' && p[1] == '*')
+                                st = LEX_COMMENT, p++;
+                        break;
+                case LEX_STRING:
+                        if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
+                                p++;
+                        else if (*p == '"')
+                                st = LEX_CODE;
+                        break;
+                case LEX_COMMENT:
+                        if (p[0] == '*' && p[1] == '/')
+                                st = LEX_CODE, p++;
+                        break;
+                case LEX_LINE_COMMENT:
+                        break;
+                }
+                bol = *p == '\n';
+                if (bol) {
+                        line++;
+                        if (st == LEX_LINE_COMMENT)
+                                st = LEX_CODE;
+                }
+                p++;
+        }
+        if (r >= 0)
+                r = emit(e, seg, strlen(seg));
+        if (r < 0)
+                return r;
+        /* libconfig's scanner state carries on into the including file: an @include line there that
+         * this scan took for one would then be text to libconfig, or the other way round. */
+        if (depth > 0 && (st == LEX_STRING || st == LEX_COMMENT)) {
+                report_at(e->c, file, line - (line > 1 && text[strlen(text) - 1] == '\n'), NULL,
+                          "the file ends inside a %s; an included file must close what it opens",
+                          st == LEX_STRING ? "string" : "comment");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* The text of the declaration at c->path with its includes, and where each line of it came from.
+ * Returns -EIO when the declaration itself cannot be read, -EINVAL when it or an include is wrong
+ * (reported), -ENOMEM. */
+static int read_declaration(struct ctx *c, struct source_map *map, char **ret) {
+        _cleanup_free_ char *text = NULL, *dir = NULL, *out = NULL;
+        struct expansion e = { .c = c, .out_line = 1, .map = map };
+        size_t out_size = 0;
+        char *slash;
+        int r, k;
+
+        r = read_regular_file(c->path, DECL_TEXT_SIZE_MAX, false, &text);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (r == -EFBIG || r == -EBADMSG) {
+                        if (r == -EBADMSG)
+                                report_at(c, c->path, 0, NULL, "%s", read_error(r));
+                        else
+                                report_at(c, c->path, 0, NULL, "is larger than %d bytes", DECL_TEXT_SIZE_MAX);
+                        return -EINVAL;
+                }
+                report_at(c, c->path, 0, NULL, "cannot be read: %s", read_error(r) ?: strerror(-r));
+                return -EIO;
+        }
+        e.size = strlen(text);
+
+        map->files = calloc(1, sizeof(char *));
+        if (!map->files || !(map->files[0] = strdup(c->path)))
+                return -ENOMEM;
+        map->n_files = 1;
+
+        /* "common.inc" means the file beside the declaration, wherever we are run from. */
+        dir = strdup(c->path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash) {
+                *slash = 0;
+                e.dir = *dir ? dir : "/";
+        }
+
+        e.out = open_memstream(&out, &out_size);
+        if (!e.out)
+                return -ENOMEM;
+        r = expand(&e, map->files[0], text, 0);
+        k = fclose(e.out) != 0 ? -ENOMEM : 0;
+        if (r < 0)
+                return r;
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 int app_decl_load(const char *path, const char *name, struct app_decl **ret, struct diag *diag) {
         _cleanup_(app_decl_freep) struct app_decl *d = NULL;
-        struct ctx c = { .path = path, .diag = diag };
+        _cleanup_(source_map_done) struct source_map map = {};
+        _cleanup_free_ char *text = NULL;
+        struct ctx c = { .path = path, .map = &map, .diag = diag };
         config_t cfg;
         bool ok;
+        int r;
 
         d = calloc(1, sizeof *d);
         if (!d)
@@ -982,31 +1533,18 @@ int app_decl_load(const char *path, const char *name, struct app_decl **ret, str
         if (!d->name || !d->source)
                 return -ENOMEM;
 
-        config_init(&cfg);
-        /* @include "common.inc" means the file beside the declaration, wherever we are run from. */
-        {
-                _cleanup_free_ char *dir = strdup(path);
-                char *slash = dir ? strrchr(dir, '/') : NULL;
-
-                if (!dir)
-                        return -ENOMEM;
-                if (slash) {
-                        *slash = 0;
-                        config_set_include_dir(&cfg, *dir ? dir : "/");
-                }
-        }
-        if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-                int r = config_error_type(&cfg) == CONFIG_ERR_FILE_IO ? -EIO : -EINVAL;
-                char *msg = NULL;
-
-                if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-                        (void) !asprintf(&msg, "%s: cannot be read", path);
-                else
-                        (void) !asprintf(&msg, "%s:%d: %s", config_error_file(&cfg) ?: path, config_error_line(&cfg),
-                                         config_error_text(&cfg));
-                diag_add(diag, &c.oom, msg);
-                config_destroy(&cfg);
+        r = read_declaration(&c, &map, &text);
+        if (r < 0)
                 return c.oom ? -ENOMEM : r;
+
+        config_init(&cfg);
+        if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+                unsigned line;
+                const char *file = map_line(&c, (unsigned) config_error_line(&cfg), &line);
+
+                report_at(&c, file, line, NULL, "%s", config_error_text(&cfg));
+                config_destroy(&cfg);
+                return c.oom ? -ENOMEM : -EINVAL;
         }
 
         ok = parse_root(&c, config_root_setting(&cfg), d);

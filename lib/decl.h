@@ -92,6 +92,28 @@ struct app_decl {
         char *trigger;
 };
 
+/* What one declaration may pull in with @include, so that none can hold up the generator and with it
+ * every other app: libconfig 1.5's own nesting bound (an include loop ends there), the number of files
+ * included in all (so that includes fanning out cannot run for hours), and the bytes of the
+ * declaration and every file it includes together. */
+#define DECL_INCLUDE_DEPTH_MAX 10
+#define DECL_INCLUDE_FILES_MAX 64
+#define DECL_TEXT_SIZE_MAX (1024 * 1024)
+
+/* The longest string a declaration may give any key, in bytes: what the generator writes must stay well
+ * within systemd's line limit and the size the helpers read an environment file back at. */
+#define DECL_VALUE_MAX 4096
+
+/* nginx.include must be a *.conf file in a directory below this one (see bluegreen.conf(5)). */
+#define NGINX_INCLUDE_ROOT "/etc/nginx"
+
+/* One bound per list, used by the generator's checks and by the helpers that read the list back from
+ * the environment files, so that the two can never disagree. */
+#define DECL_SMOKE_MAX 32
+#define DECL_ENVIRONMENT_MAX 128
+#define DECL_ENVIRONMENT_FILES_MAX 16
+#define DECL_READ_WRITE_PATHS_MAX 64
+
 /* Problems found while reading one declaration, each already formatted as "FILE:LINE: message". */
 struct diag {
         char **msgs;
@@ -99,6 +121,8 @@ struct diag {
 };
 
 void diag_done(struct diag *d);
+/* Adds one message; -ENOMEM when it could not be. */
+int diag_add_printf(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void app_decl_free(struct app_decl *d);
 static inline void app_decl_freep(struct app_decl **d) {

@@ -127,7 +127,7 @@ int symlink_atomic(const char *target, const char *linkpath, int flags) {
         return 0;
 }
 
-/* glibc no longer caches the PID, and the generator asks for it for every file it writes. */
+/* glibc no longer caches the PID. */
 static long cached_pid(void) {
         static long pid;
 
@@ -149,10 +149,6 @@ static int open_tmp_at(int dirfd, const char *name, char *tmp, size_t size, mode
         return fd < 0 ? negative_errno() : fd;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode) {
-        return write_file_atomic_at_owned(dirfd, name, content, len, mode, (uid_t) -1, (gid_t) -1);
-}
-
 int write_file_atomic_at_owned(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid,
                                gid_t gid) {
         char tmp[512];
@@ -172,25 +168,19 @@ int write_file_atomic_at_owned(int dirfd, const char *name, const char *content,
         return r;
 }
 
-int symlink_atomic_at(const char *target, int dirfd, const char *name) {
-        char tmp[512];
+int write_file_new_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode) {
+        int fd, r;
 
-        /* The usual case, a fresh output directory, needs no temporary name. */
-        if (symlinkat(target, dirfd, name) >= 0)
-                return 0;
-        if (errno != EEXIST)
+        fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd < 0)
                 return negative_errno();
-        snprintf(tmp, sizeof tmp, ".#%s.%ld", name, cached_pid());
-        (void) unlinkat(dirfd, tmp, 0);
-        if (symlinkat(target, dirfd, tmp) < 0)
-                return negative_errno();
-        if (renameat(dirfd, tmp, dirfd, name) < 0) {
-                int r = negative_errno();
-
-                (void) unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return 0;
+        r = write_all(fd, content, len);
+        /* Linux closes the descriptor even when close() fails with EINTR. */
+        if (close(fd) < 0 && errno != EINTR && r >= 0)
+                r = negative_errno();
+        if (r < 0)
+                (void) unlinkat(dirfd, name, 0);
+        return r;
 }
 
 int mkdir_p(const char *path, mode_t mode) {
@@ -211,14 +201,10 @@ int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
         buf = malloc(max + 1);
         if (!buf)
                 return -ENOMEM;
@@ -241,4 +227,28 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
                 *ret_len = len;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        return read_fd(fd, max, ret, ret_len);
+}
+
+int read_regular_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        /* O_NONBLOCK: a FIFO planted under the name must not hang the reader before fstat() refuses it. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return read_fd(fd, max, ret, ret_len);
 }

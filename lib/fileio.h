@@ -20,17 +20,25 @@ int write_file_atomic_owned(const char *path, const char *content, size_t len, m
 /* Points linkpath at target by renaming a fresh symlink over it, so it never dangles or vanishes. */
 int symlink_atomic(const char *target, const char *linkpath, int flags);
 
-/* The same, relative to a directory fd and without fsync, for the generator: its output directory is
- * on tmpfs and written by one process, so a name derived from our PID is free, and the file is
- * created with its final mode (under the caller's umask): four system calls a file. */
-int write_file_atomic_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode);
-/* The same, owned by uid:gid (set on the open temporary file, before it takes the name). */
+/* As write_file_atomic_owned(), relative to a directory fd and without fsync; uid:gid is set on the open
+ * temporary file, before it takes the name. The temporary name is derived from our PID: it suits a
+ * directory only one of our processes writes at a time. The file is created with its final mode (under
+ * the caller's umask). */
 int write_file_atomic_at_owned(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid,
                                gid_t gid);
-int symlink_atomic_at(const char *target, int dirfd, const char *name);
+
+/* Creates name, which must not exist (-EEXIST), with content, in three system calls (open, write,
+ * close) and no temporary name: only for a directory nobody reads until we are done, as a generator's
+ * output directory, which systemd empties before and reads after its generators run. A failed write
+ * removes the file again. */
+int write_file_new_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode);
 
 int mkdir_p(const char *path, mode_t mode);
 int fsync_parent_dir(const char *path);
 
-/* Reads a whole small file (at most max bytes) into a NUL-terminated string. */
+/* Reads a whole small file (at most max bytes) into a NUL-terminated string; -EFBIG when larger. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* The same for a file root reads where others may plant things: a symbolic link at the name is
+ * refused (-ELOOP), and so is anything but a regular file (-EBADFD), without blocking on a FIFO. */
+int read_regular_file_nofollow(const char *path, size_t max, char **ret, size_t *ret_len);

@@ -42,6 +42,8 @@ _printf_(3, 4) int log_internal(int prio, int error, const char *fmt, ...);
 #define MESSAGE_ROLLED_BACK "e479d7d2082347fbb48c5a13c5b0ec84"
 #define MESSAGE_RETIRED "74d1439425c64b02bcb4ab645f321545"
 #define MESSAGE_ROLLBACK_FAILED "ba086b80eb6a4f91b0dc009ec1b23730"
+/* A deploy or rollback that died half-way was finished or undone by the next run. */
+#define MESSAGE_RECOVERED "e0defe5eeb1a40db90fc7ca241ae3786"
 
 extern const char *log_ident;
 

@@ -25,6 +25,11 @@ static inline void closep(int *fd) {
         }
 }
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_fclose_ _cleanup_(fclosep)

@@ -10,14 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
 #include "fileio.h"
-#include "flow.h"
+#include "crash-point.h"
 #include "macro.h"
+#include "timeline.h"
 
 #define RELOAD_TIMEOUT_USEC (30ULL * 1000000)
 #define CONFIRM_TIMEOUT_MS 5000
@@ -68,12 +70,36 @@ int nginx_render_include(const struct app_env *e, enum color c, const char *rele
         return n < 0 ? -ENOMEM : 0;
 }
 
+int nginx_read_include(const struct app_env *e, char **ret) {
+        return read_regular_file_nofollow(e->nginx_include, 1 << 20, ret, NULL);
+}
+
+/* Root writes the include and nginx runs what it says: a directory anyone but root can write would let
+ * them replace it between our write and nginx's read. */
+static int include_dir_check(const char *dir) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (st.st_uid != 0 || (st.st_mode & 0022))
+                return -EPERM;
+        return 0;
+}
+
 int nginx_write_include(const struct app_env *e, const char *content) {
         _cleanup_free_ char *old = NULL, *dir = NULL;
         int r;
 
-        if (read_file(e->nginx_include, 1 << 20, &old, NULL) >= 0 && streq(old, content))
+        r = nginx_read_include(e, &old);
+        if (r >= 0 && streq(old, content))
                 return 0;
+        /* A planted symlink or FIFO under the include's name is replaced, never followed. */
+        if (r < 0 && r != -ENOENT && r != -ELOOP && r != -EBADFD)
+                return r;
         dir = strdup(e->nginx_include);
         if (!dir)
                 return -ENOMEM;
@@ -81,9 +107,34 @@ int nginx_write_include(const struct app_env *e, const char *content) {
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return r;
+        r = include_dir_check(dir);
+        if (r < 0)
+                return r;
         return write_file_atomic(e->nginx_include, content, strlen(content), 0644, WRITE_SYNC);
 }
 
+int nginx_include_port(const char *content, int *ret_port) {
+        /* The one address line we write: "server ADDR:PORT;" or "set $NAME http://ADDR:PORT;". */
+        for (const char *line = content; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                const char *p = line, *semi, *colon = NULL;
+
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (strncmp(p, "server ", 7) != 0 && strncmp(p, "set $", 5) != 0)
+                        continue;
+                semi = strchr(p, ';');
+                if (!semi)
+                        continue;
+                for (const char *q = p; q < semi; q++)
+                        if (*q == ':')
+                                colon = q;
+                if (!colon)
+                        continue;
+                *ret_port = atoi(colon + 1);
+                return *ret_port > 0 ? 0 : -EBADMSG;
+        }
+        return -EBADMSG;
+}
 /* Runs the declared test command with its output captured for the reason line. */
 static int run_test(const char *command, char *out, size_t outlen) {
         int pipefd[2], status;
@@ -188,18 +239,83 @@ static int nginx_workers(pid_t master, pid_t *pids, int max) {
         return n;
 }
 
-static int restore(const struct app_env *e, const char *old, bool had_old) {
-        if (!had_old)
-                return unlink(e->nginx_include) < 0 && errno != ENOENT ? negative_errno() : 0;
-        return write_file_atomic(e->nginx_include, old, strlen(old), 0644, WRITE_SYNC);
+/* When the process started, in CLOCK_REALTIME nanoseconds: /proc/PID/stat counts clock ticks since
+ * boot, and the boot's realtime is now minus CLOCK_BOOTTIME. */
+static long long process_start_ns(pid_t pid) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char path[64], buf[1024], *p;
+        unsigned long long ticks;
+        struct timespec real, boot;
+
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long) pid);
+        f = fopen(path, "re");
+        if (!f || !fgets(buf, sizeof buf, f))
+                return -1;
+        p = strrchr(buf, ')');
+        /* Field 22, starttime; the ')' ends field 2. */
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &ticks) != 1)
+                return -1;
+        clock_gettime(CLOCK_REALTIME, &real);
+        clock_gettime(CLOCK_BOOTTIME, &boot);
+        return (long long) real.tv_sec * 1000000000LL + real.tv_nsec -
+               ((long long) boot.tv_sec * 1000000000LL + boot.tv_nsec) +
+               (long long) (ticks * (1000000000ULL / (unsigned long long) sysconf(_SC_CLK_TCK)));
 }
 
-int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, struct timeline *tl, char **ret_reason) {
+int nginx_include_loaded(sd_bus *bus, const struct app_env *e) {
+        long long tick_ns = 1000000000LL / sysconf(_SC_CLK_TCK), mtime_ns;
+        uint64_t master = 0;
+        pid_t pids[256];
+        struct stat st;
+        int n;
+
+        if (lstat(e->nginx_include, &st) < 0)
+                return negative_errno();
+        if (!bus)
+                return -ENOTCONN;
+        mtime_ns = (long long) st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        if (bus_unit_get_u64(bus, e->nginx_unit, "org.freedesktop.systemd1.Service", "MainPID", 'u', &master) < 0 ||
+            master == 0)
+                return -ENOTCONN;
+        n = nginx_workers((pid_t) master, pids, ELEMENTSOF(pids));
+        if (n <= 0)
+                return -ENOTCONN;
+        /* nginx reads its configuration when it starts workers: a worker that started before the include
+         * was written runs the configuration from before it. A switch writes, runs nginx -t, then
+         * reloads, so new workers start well over one clock tick after the write. */
+        for (int i = 0; i < n; i++) {
+                long long start = process_start_ns(pids[i]);
+
+                if (start >= 0 && start + tick_ns < mtime_ns)
+                        return 0;
+        }
+        return 1;
+}
+
+/* Puts the include back as it was, its modification time too: nginx_include_loaded() compares that
+ * time with nginx's workers, and nginx still runs the old include. */
+static int restore(const struct app_env *e, const char *old, bool had_old, const struct timespec *old_mtime) {
+        struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, *old_mtime };
+        int r;
+
+        if (!had_old)
+                return unlink(e->nginx_include) < 0 && errno != ENOENT ? negative_errno() : 0;
+        r = write_file_atomic(e->nginx_include, old, strlen(old), 0644, WRITE_SYNC);
+        if (r >= 0)
+                (void) utimensat(AT_FDCWD, e->nginx_include, times, AT_SYMLINK_NOFOLLOW);
+        return r;
+}
+
+int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool wait, struct timeline *tl,
+                 char **ret_reason) {
         _cleanup_free_ char *old = NULL, *state = NULL, *result = NULL, *error = NULL;
         _cleanup_close_ int nginx_lock = -1;
         pid_t before[256], after[256];
         int n_before, r;
         uint64_t master = 0;
+        struct timespec old_mtime = { .tv_nsec = UTIME_OMIT };
+        struct stat old_st;
         char out[1024];
         bool had_old;
 
@@ -220,14 +336,20 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, stru
                        -ENOTCONN;
         (void) bus_unit_get_u64(bus, e->nginx_unit, "org.freedesktop.systemd1.Service", "MainPID", 'u', &master);
 
-        had_old = read_file(e->nginx_include, 1 << 20, &old, NULL) >= 0;
+        had_old = nginx_read_include(e, &old) >= 0;
+        if (had_old && lstat(e->nginx_include, &old_st) >= 0)
+                old_mtime = old_st.st_mtim;
         r = nginx_write_include(e, content);
+        if (r == -EPERM)
+                return asprintf(ret_reason, "refusing to write %s: its directory must be owned by root and writable by "
+                                "no one else", e->nginx_include), r;
         if (r < 0)
                 return asprintf(ret_reason, "cannot write %s: %s", e->nginx_include, strerror(-r)), r;
+        crash_point("include-written");
 
         r = run_test(e->nginx_test, out, sizeof out);
         if (r < 0) {
-                int k = restore(e, old, had_old);
+                int k = restore(e, old, had_old, &old_mtime);
 
                 (void) asprintf(ret_reason, "\"%s\" failed, %s restored, nginx not reloaded: %s", e->nginx_test,
                                 k < 0 ? "include NOT" : "include", out);
@@ -237,9 +359,9 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, stru
         timeline_step(tl, "include+nginx -t");
         n_before = master > 0 ? nginx_workers((pid_t) master, before, ELEMENTSOF(before)) : 0;
 
-        r = bus_unit_job(bus, "ReloadUnit", e->nginx_unit, true, RELOAD_TIMEOUT_USEC, &result, &error);
+        r = bus_unit_job(bus, "ReloadUnit", e->nginx_unit, wait, RELOAD_TIMEOUT_USEC, &result, &error);
         if (r < 0) {
-                (void) restore(e, old, had_old);
+                (void) restore(e, old, had_old, &old_mtime);
                 (void) asprintf(ret_reason, "reloading %s failed (%s), include restored", e->nginx_unit,
                                 error ?: result ?: strerror(-r));
                 return -EIO;
@@ -250,7 +372,7 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, stru
          * worker accepting connections is a new one: old ones retitle themselves "shutting down" and
          * stop accepting once they act on the master's request to quit. */
         timeline_step(tl, "reload");
-        if (master > 0 && n_before > 0) {
+        if (wait && master > 0 && n_before > 0) {
                 long long end = now_ms() + CONFIRM_TIMEOUT_MS;
 
                 for (;;) {
@@ -266,7 +388,7 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, stru
                         if (now_ms() >= end) {
                                 /* Should nginx apply that reload late, a second one brings it back to
                                  * the restored include rather than to a color about to be stopped. */
-                                (void) restore(e, old, had_old);
+                                (void) restore(e, old, had_old, &old_mtime);
                                 (void) bus_unit_job(bus, "ReloadUnit", e->nginx_unit, false, 0, NULL, NULL);
                                 (void) asprintf(ret_reason,
                                                 "nginx did not replace its workers within %d ms of the reload, include restored: see journalctl -u %s",

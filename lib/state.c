@@ -79,6 +79,16 @@ int state_set_active(const char *state_dir, enum color c) {
         return write_file_atomic(p, buf, strlen(buf), 0644, WRITE_SYNC);
 }
 
+int state_clear_active(const char *state_dir) {
+        _cleanup_free_ char *p = join(state_dir, "active");
+
+        if (!p)
+                return -ENOMEM;
+        if (unlink(p) < 0 && errno != ENOENT)
+                return negative_errno();
+        return fsync_parent_dir(p);
+}
+
 int state_pin(const char *state_dir, enum color c, const char *target) {
         _cleanup_free_ char *p = join(state_dir, color_to_string(c));
 

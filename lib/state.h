@@ -10,6 +10,7 @@
  *   blue, green  symlinks to the release directory each color runs
  *   history      one line per event, appended
  *   lock         flock()ed by whoever changes the rest; it holds the holder's description
+ *   intent       present only while a deploy or rollback runs, or after one died (see switch.h)
  * Every change is atomic (rename) and synced, so a power cut leaves the old state or the new. */
 struct app_state {
         enum color active; /* _COLOR_INVALID: nothing deployed yet */
@@ -21,6 +22,8 @@ int state_load(const char *state_dir, struct app_state *s);
 void state_done(struct app_state *s);
 
 int state_set_active(const char *state_dir, enum color c);
+/* Back to "nothing deployed yet" (an undone first deploy). */
+int state_clear_active(const char *state_dir);
 /* Pins color to target (a release directory), or removes the pin when target is NULL. */
 int state_pin(const char *state_dir, enum color c, const char *target);
 int state_history_append(const char *state_dir, const char *event, const char *release, enum color c,

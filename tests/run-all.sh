@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite, as CI runs it: installs what it needs, builds, runs every meson test (unit,
 # golden generator tests, security score, system tests under a real systemd in containers), then the
-# unit and generator tests again in an ASan+UBSan build.
+# unit and generator tests and the fuzz corpus replay (tests/fuzz/) again in an ASan+UBSan build.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
@@ -26,7 +26,7 @@ meson test -C build --print-errorlogs || status=1
 setup build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-sanitize
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-sanitize --suite unit --suite generator --print-errorlogs || status=1
+        meson test -C build-sanitize --suite unit --suite generator --suite fuzz --print-errorlogs || status=1
 
 # One closing line for all runs: N passed, N failed.
 python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
         # build
         gcc meson ninja-build pkg-config python3 scdoc
+        clang libclang-rt-14-dev
         libsystemd-dev libconfig-dev libcurl4-openssl-dev libnftables-dev
         # the real parts the tests and the demo run
         systemd systemd-container nginx nftables curl wrk iproute2 procps

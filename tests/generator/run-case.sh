@@ -4,7 +4,8 @@
 # Golden test of bluegreen-generator, in the manner of systemd's and zram-generator's:
 #   run-case.sh GENERATOR LIBEXECDIR CASE-DIR [--update]
 # CASE-DIR/in/ holds declarations laid out as on a real system (in/etc/bluegreen/,
-# in/run/bluegreen/, in/usr/local/lib/bluegreen/, in/usr/lib/bluegreen/). The generator's output
+# in/run/bluegreen/, in/usr/local/lib/bluegreen/, in/usr/lib/bluegreen/); CASE-DIR/out-before/, if
+# present, what another generator already wrote into the output directory. The generator's output
 # tree must equal CASE-DIR/expected/ (diff -ru; absent means "nothing generated"), its exit status
 # CASE-DIR/expected-exit (absent: 0) and its stderr CASE-DIR/expected-stderr (absent: empty).
 # Paths are written as they would be on a real system: the input root is stripped, the output
@@ -22,6 +23,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 mkdir -p "$tmp/root" "$tmp/out"
 [ -d "$case_dir/in" ] && cp -a "$case_dir/in/." "$tmp/root/"
+[ -d "$case_dir/out-before" ] && cp -a "$case_dir/out-before/." "$tmp/out/"
 
 search=
 for d in etc/bluegreen run/bluegreen usr/local/lib/bluegreen usr/lib/bluegreen; do

@@ -53,6 +53,13 @@
 #       Clean "systemctl poweroff" inside, wait for nspawn to exit (bounded),
 #       boot again on the same overlay (state persists like a reboot; /run and
 #       /tmp are fresh tmpfs).  Updates CT_PID/CT_NSPAWN_PID.
+#   ct_power_cut_and_boot_again
+#       A power cut: every process of the container is frozen at once
+#       (SIGSTOP to each process in its PID namespace, so none runs another
+#       instruction), then its PID 1 is SIGKILLed, which ends them all; then
+#       boot again on the same overlay.  Unlike a real power cut, data written
+#       but not yet synced survives (the overlay lives in the host's page
+#       cache); what this tests is that no process gets to finish its step.
 #   ct_teardown [fast]
 #       Power off (bounded; escalates to SIGTERM then SIGKILL of the nspawn
 #       process we started, by PID), unmount overlay and tmpfs, remove CT_DIR.
@@ -751,6 +758,29 @@ ct_poweroff_and_boot_again() {
         return 1
     fi
     _ct_log "container $CT_NAME powered off in $(_ct_elapsed "$start")s, booting again"
+    _ct_start_nspawn
+    if ! _ct_wait_booted "$start"; then
+        _ct_boot_failed
+        return 1
+    fi
+    return 0
+}
+
+ct_power_cut_and_boot_again() {
+    local start ns p pids=()
+    start=$(_ct_now)
+    [[ -n "$CT_PID" && -e "/proc/$CT_PID/ns/pid" ]] || { echo "FAIL: ct_power_cut_and_boot_again: no container" >&2; return 1; }
+    ns=$(readlink "/proc/$CT_PID/ns/pid")
+    for p in /proc/[0-9]*; do
+        [[ "$(readlink "$p/ns/pid" 2>/dev/null)" == "$ns" ]] && pids+=("${p#/proc/}")
+    done
+    kill -STOP "${pids[@]}" 2>/dev/null
+    kill -KILL "$CT_PID" 2>/dev/null
+    _ct_wait_nspawn_exit 10 || kill -KILL "$CT_NSPAWN_PID" 2>/dev/null
+    _ct_kill_pid1
+    _ct_wake_stopped_nsenters "$CT_PID"
+    _ct_reap
+    _ct_log "container $CT_NAME power cut (${#pids[@]} processes frozen, then PID 1 killed), booting again"
     _ct_start_nspawn
     if ! _ct_wait_booted "$start"; then
         _ct_boot_failed

@@ -13,6 +13,10 @@
 #include "macro.h"
 #include "template.h"
 
+/* The reader of the environment files, with its static parser, compiled in here: this test links the
+ * generator's library only, and the parser is what must agree with envfile_quote(). */
+#include "appenv.c"
+
 static int failures, checks;
 
 #define CHECK(cond)                                                                     \
@@ -206,12 +210,139 @@ static void test_decl_defaults(void) {
         }
 }
 
+/* Loads a declaration whose health.body_contains is body; returns app_decl_load()'s result. */
+static int load_with_body(const char *body) {
+        char path[] = "/tmp/bluegreen-utf8-XXXXXX.conf";
+        _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+        _cleanup_(diag_done) struct diag diag = {};
+        _cleanup_free_ char *text = NULL;
+        int fd = mkstemps(path, 5), r;
+
+        CHECK(fd >= 0);
+        CHECK(asprintf(&text, "releases = \"/srv/x\";\nexec = \"bin/x\";\nports = { blue = 1; green = 2; };\n"
+                              "health = { body_contains = \"%s\"; };\n", body) > 0);
+        CHECK(write(fd, text, strlen(text)) == (ssize_t) strlen(text));
+        close(fd);
+        r = app_decl_load(path, "x", &d, &diag);
+        CHECK(r == 0 || (diag.n == 1 && strstr(diag.msgs[0], ":4: health.body_contains: is not valid UTF-8")));
+        unlink(path);
+        return r;
+}
+
+/* systemd drops what is not UTF-8 by its rules, so the generator refuses exactly that. */
+static void test_utf8(void) {
+        CHECK(load_with_body("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80") == 0);
+        CHECK(load_with_body("caf\xe9") == -EINVAL);         /* Latin-1 */
+        CHECK(load_with_body("\xc0\xaf") == -EINVAL);        /* overlong "/" */
+        CHECK(load_with_body("\xed\xa0\x80") == -EINVAL);    /* UTF-16 surrogate */
+        CHECK(load_with_body("\xef\xbf\xbe") == -EINVAL);    /* U+FFFE */
+        CHECK(load_with_body("\xf4\x90\x80\x80") == -EINVAL); /* beyond U+10FFFF */
+        CHECK(load_with_body("\xe2\x9c") == -EINVAL);        /* cut short */
+}
+
+/* What the generator writes into an environment file, the helpers must read back to the same value
+ * (the generator refuses control characters and invalid UTF-8, so values are one line of text). */
+static void test_envfile_round_trip(void) {
+        static const char *const values[] = {
+                "",         "plain",      "\\",          "ends in \\", "\"",        "\"quoted\"", "'single'",
+                "$HOME",    "${PORT}",    "$$",          "`id`",       "100% %i",  "a=b=c",      "#not a comment",
+                " lead",    "trail ",     "\\\"\\$\\`", "caf\xc3\xa9",  "; ;",       "\\n",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                _cleanup_free_ char *q = envfile_quote(values[i]), *text = NULL;
+                struct kv kv = {};
+
+                CHECK(q != NULL);
+                CHECK(asprintf(&text, "# comment\nBLUEGREEN_X=%s\nBLUEGREEN_Y=1\n", q ?: "") > 0);
+                CHECK(parse_env_text(text, &kv) == 0);
+                CHECK(kv.n == 2);
+                if (kv.n == 2) {
+                        CHECK_STR(kv.keys[0], "BLUEGREEN_X");
+                        CHECK_STR(kv.values[0], values[i]);
+                        CHECK_STR(kv.values[1], "1");
+                }
+                free(kv.keys);
+                free(kv.values);
+        }
+}
+
+/* An app.env with n smoke checks, every value awkward where the format allows. */
+static char *app_env_text(int n_smoke) {
+        _cleanup_free_ char *smoke = NULL, *body = envfile_quote("${RELEASE} \\ \"q\" $$ % \xe2\x9c\x93");
+        char *text = NULL;
+        FILE *f;
+        size_t size;
+
+        f = open_memstream(&smoke, &size);
+        if (!f || !body)
+                return NULL;
+        for (int i = 0; i < n_smoke; i++)
+                fprintf(f, "BLUEGREEN_SMOKE_%d_PATH=\"/check/%d\"\nBLUEGREEN_SMOKE_%d_EXPECT_STATUS=200\n"
+                           "BLUEGREEN_SMOKE_%d_BODY_CONTAINS=%s\n", i, i, i, i, body);
+        if (fclose(f) != 0)
+                return NULL;
+        if (asprintf(&text,
+                     "BLUEGREEN_APP=\"odd\"\nBLUEGREEN_STATE_DIR=\"/var/lib/bluegreen/odd\"\n"
+                     "BLUEGREEN_RELEASES=\"/srv/odd/releases\"\nBLUEGREEN_USER=\"\"\nBLUEGREEN_BIND=\"::1\"\n"
+                     "BLUEGREEN_PORT_BLUE=8201\nBLUEGREEN_PORT_GREEN=8202\nBLUEGREEN_PORT_LIVE=0\n"
+                     "BLUEGREEN_HEALTH_PATH=\"\"\nBLUEGREEN_HEALTH_COMMAND=%s\nBLUEGREEN_HEALTH_EXPECT_STATUS=200\n"
+                     "BLUEGREEN_HEALTH_BODY_CONTAINS=\"\"\nBLUEGREEN_HEALTH_TIMEOUT_MS=500\nBLUEGREEN_HEALTH_INTERVAL_MS=100\n"
+                     "BLUEGREEN_HEALTH_SUCCESSES=2\nBLUEGREEN_HEALTH_DEADLINE_S=60\nBLUEGREEN_SMOKE_COUNT=%d\n%s"
+                     "BLUEGREEN_NGINX_INCLUDE=\"/etc/nginx/conf.d/bluegreen-odd.conf\"\nBLUEGREEN_NGINX_STYLE=upstream\n"
+                     "BLUEGREEN_NGINX_UPSTREAM=odd\nBLUEGREEN_NGINX_KEEPALIVE=32\nBLUEGREEN_NGINX_KEEPALIVE_TIME_S=1\n"
+                     "BLUEGREEN_NGINX_SWITCH=reload\nBLUEGREEN_NGINX_UNIT=\"nginx.service\"\nBLUEGREEN_NGINX_TEST=%s\n"
+                     "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_HOOK_PRE_START=0\nBLUEGREEN_HOOK_POST_SWITCH=0\n"
+                     "BLUEGREEN_TRIGGER=\"/srv/odd/releases/.deploy\"\n",
+                     "\"test -e \\\"$HOME/x y\\\" \\\\ \\`true\\`\"", n_smoke, smoke ?: "",
+                     "\"/usr/sbin/nginx -t -q -g 'pid /run/x%.pid;' \\\\\"") < 0)
+                return NULL;
+        return text;
+}
+
+/* The helpers read back as many smoke checks as the generator accepts, DECL_SMOKE_MAX, and no more. */
+static void test_app_env_limits(void) {
+        char path[] = "/tmp/bluegreen-env-XXXXXX";
+        int fd = mkstemp(path);
+
+        CHECK(fd >= 0);
+        close(fd);
+        for (int n = DECL_SMOKE_MAX; n <= DECL_SMOKE_MAX + 1; n++) {
+                _cleanup_free_ char *text = app_env_text(n);
+                struct app_env e = {};
+                const char *bad = NULL;
+                int r;
+
+                CHECK(text != NULL);
+                CHECK(write_file_atomic(path, text ?: "", text ? strlen(text) : 0, 0600, 0) == 0);
+                r = app_env_from_file(path, &e, &bad);
+                if (n == DECL_SMOKE_MAX) {
+                        CHECK(r == 0);
+                        CHECK(e.n_smoke == DECL_SMOKE_MAX);
+                        if (r == 0) {
+                                CHECK_STR(e.smoke[DECL_SMOKE_MAX - 1].path, "/check/31");
+                                CHECK_STR(e.smoke[DECL_SMOKE_MAX - 1].body_contains, "${RELEASE} \\ \"q\" $$ % \xe2\x9c\x93");
+                                CHECK_STR(e.health_command, "test -e \"$HOME/x y\" \\ `true`");
+                                CHECK_STR(e.nginx_test, "/usr/sbin/nginx -t -q -g 'pid /run/x%.pid;' \\");
+                        }
+                } else {
+                        CHECK(r == -EINVAL);
+                        CHECK(bad && streq(bad, "BLUEGREEN_SMOKE_COUNT"));
+                }
+                app_env_done(&e);
+        }
+        unlink(path);
+}
+
 int main(void) {
         test_quoting();
         test_template();
         test_names();
         test_atomic_write();
         test_decl_defaults();
+        test_utf8();
+        test_envfile_round_trip();
+        test_app_env_limits();
         printf("%d checks, %d failed\n", checks, failures);
         return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }

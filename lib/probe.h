@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "appenv.h"
+
+/* Substitutes every ${RELEASE} in s (smoke checks name the release they expect to see). */
+char *expand_release(const char *s, const char *release);
+
+/* Probes the color's health once over HTTP; true when healthy, or when the app has no HTTP health
+ * check (its unit's own gate vouched for it at start). */
+bool probe_health_once(const struct app_env *e, enum color c, char *reason, size_t size);

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# kill -9 at every named step of a deploy and of a rollback, redirect switch (nftables rule): after
+# each, the next bluegreen program that runs leaves the app consistent (crash-lib.sh says what that
+# means), a rollback goes to the release before the interrupted one, and the next deploy under
+# keep-alive load fails no request.
+set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/crash-lib.sh"
+
+crash_setup redirect
+crash_all_steps
+echo "35-crash-redirect: all checks passed"
