@@ -22,6 +22,7 @@
 #include "unit-name.h"
 
 #define EXIT_NOT_RUNNING 3
+#define EXIT_NO_SUCH_APP 4
 #define EXIT_INCONSISTENT 5
 #define EXIT_USAGE 64
 #define HISTORY_LINES 5
@@ -36,7 +37,8 @@ static void help(void) {
                "  -h, --help  show this help\n\n"
                "Exit status: 0 every live color is running; 1 error; 3 an app's live color is not\n"
                "running; 4 no such app; 5 an app's route and recorded state disagree, or a deploy\n"
-               "or rollback died half-way and is not settled yet (the reason is shown); 64 bad usage.\n");
+               "or rollback died half-way and is not settled yet (the reason is shown); 64 bad usage.\n"
+               "With several apps, the most serious wins: 1, then 4, then 5, then 3.\n");
 }
 
 static const char *generator_dir(void) {
@@ -318,6 +320,15 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* With several apps, the exit status is that of the most serious finding, whatever their order:
+ * an error, then a missing app, then a route or state to settle, then a live color not running. */
+static int worse(int a, int b) {
+        static const int rank[] = { [EXIT_SUCCESS] = 0, [EXIT_NOT_RUNNING] = 1, [EXIT_INCONSISTENT] = 2,
+                                    [EXIT_NO_SUCH_APP] = 3, [EXIT_FAILURE] = 4 };
+
+        return rank[b] > rank[a] ? b : a;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
@@ -372,14 +383,11 @@ int main(int argc, char *argv[]) {
                 r = show_app(bus, apps[i], shown == 0);
                 if (r >= 0)
                         shown++;
-                if (r == -ENOENT)
-                        ret = 4;
-                else if (r < 0)
-                        ret = ret == EXIT_SUCCESS ? EXIT_FAILURE : ret;
-                else if (r == 2)
-                        ret = EXIT_INCONSISTENT;
-                else if (r > 0 && ret == EXIT_SUCCESS)
-                        ret = EXIT_NOT_RUNNING;
+                ret = worse(ret, r == -ENOENT ? EXIT_NO_SUCH_APP
+                                 : r < 0      ? EXIT_FAILURE
+                                 : r == 2     ? EXIT_INCONSISTENT
+                                 : r == 1     ? EXIT_NOT_RUNNING
+                                              : EXIT_SUCCESS);
         }
         if (arg_json)
                 printf("]\n");

@@ -16,6 +16,7 @@
 #include "bus.h"
 #include "log.h"
 #include "macro.h"
+#include "settle.h"
 #include "state.h"
 #include "switch.h"
 #include "timeline.h"
@@ -33,18 +34,6 @@ static void help(void) {
                "or systemd refused to start the live color; 2 bad environment.\n");
 }
 
-static int recover(sd_bus *bus, const struct app_env *e) {
-        _cleanup_free_ char *summary = NULL;
-        int r;
-
-        r = switch_recover(bus, e, ROUTE_NO_WAIT, &summary);
-        if (r > 0)
-                log_event(LOG_WARNING, MESSAGE_RECOVERED, e->app, NULL, NULL, "%s: %s.", e->app, summary);
-        else if (r < 0)
-                log_event(LOG_ERR, MESSAGE_RECOVERED, e->app, NULL, NULL, "%s: %s.", e->app, summary ?: strerror(-r));
-        return r;
-}
-
 /* Before nginx starts: the include must exist and lead to the live color, and the stable port of the
  * redirect switch must too (the kernel forgets the rule at every boot). */
 static int route(sd_bus *bus, const struct app_env *e, const struct app_state *s) {
@@ -54,7 +43,7 @@ static int route(sd_bus *bus, const struct app_env *e, const struct app_state *s
 
         timeline_start(&tl);
         r = route_set(bus, e, s->active, s->active == _COLOR_INVALID ? NULL : s->release[s->active],
-                      ROUTE_NGINX_MAY_BE_DOWN | ROUTE_NO_WAIT, &tl, &reason);
+                      ROUTE_NGINX_MAY_BE_DOWN | ROUTE_NO_JOBS, &tl, &reason);
         if (r < 0)
                 log_error("Failed to route %s to its live color: %s", e->app, reason ?: strerror(-r));
         return r;
@@ -88,7 +77,7 @@ int main(int argc, char *argv[]) {
         r = bus_connect_manager(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
-        if (lock_fd >= 0 && recover(bus, &e) < 0)
+        if (lock_fd >= 0 && settle_dead_switch(bus, &e, ROUTE_NO_JOBS) < 0)
                 failed = true;
         r = state_load(e.state_dir, &s);
         if (r < 0 && r != -ENOENT)

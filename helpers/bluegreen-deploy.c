@@ -28,6 +28,7 @@
 #include "macro.h"
 #include "probe.h"
 #include "release.h"
+#include "settle.h"
 #include "state.h"
 #include "switch.h"
 #include "timeline.h"
@@ -136,7 +137,7 @@ static int smoke(struct deploy *d, char *reason, size_t size) {
 }
 
 /* Finds the release directory to deploy, inside the releases directory and nowhere else: opened without
- * following a link in its path, and the release looked up through that descriptor (release_open()), so
+ * following a link in its path, and the release looked up through that descriptor (release_find()), so
  * that a deploy user who can write above releases cannot make root deploy another directory. An alias
  * (a symlink such as "latest") is deployed, recorded and checked under its real name, the one
  * bluegreen-exec gives the app as $BLUEGREEN_RELEASE. Logs why it refuses. */
@@ -177,20 +178,6 @@ static int lock_app(struct deploy *d, int *ret_fd) {
         if (r < 0)
                 return log_error_errno(r, "Failed to lock %s: %m", d->env.state_dir), EXIT_FAILURE;
         return 0;
-}
-
-/* A deploy or rollback that died half-way is settled before this one looks at the state. */
-static int recover(struct deploy *d) {
-        _cleanup_free_ char *summary = NULL;
-        int r;
-
-        r = switch_recover(d->bus, &d->env, 0, &summary);
-        if (r > 0)
-                log_event(LOG_WARNING, MESSAGE_RECOVERED, d->env.app, NULL, NULL, "%s: %s.", d->env.app, summary);
-        else if (r < 0)
-                log_event(LOG_ERR, MESSAGE_RECOVERED, d->env.app, NULL, NULL,
-                          "%s: %s. Nothing was deployed.", d->env.app, summary ?: strerror(-r));
-        return r;
 }
 
 static int plan(struct deploy *d) {
@@ -382,7 +369,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
         d.bus = bus;
-        if (recover(&d) < 0)
+        /* A deploy or rollback that died half-way is settled before this one looks at the state. */
+        if (settle_dead_switch(bus, &d.env, 0) < 0)
                 return EXIT_FAILURE;
         r = plan(&d);
         if (r != 0)

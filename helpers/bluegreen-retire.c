@@ -14,6 +14,7 @@
 #include "bus.h"
 #include "log.h"
 #include "macro.h"
+#include "settle.h"
 #include "state.h"
 #include "switch.h"
 #include "unit-name.h"
@@ -59,17 +60,8 @@ int main(int argc, char *argv[]) {
         r = bus_connect_manager(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
-        {
-                _cleanup_free_ char *summary = NULL;
-
-                r = switch_recover(bus, &e, 0, &summary);
-                if (r > 0)
-                        log_event(LOG_WARNING, MESSAGE_RECOVERED, e.app, NULL, NULL, "%s: %s.", e.app, summary);
-                else if (r < 0)
-                        return log_event(LOG_ERR, MESSAGE_RECOVERED, e.app, NULL, NULL, "%s: %s. Not retiring.", e.app,
-                                         summary ?: strerror(-r)),
-                               EXIT_FAILURE;
-        }
+        if (settle_dead_switch(bus, &e, 0) < 0)
+                return EXIT_FAILURE;
         r = state_load(e.state_dir, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the state in %s: %m", e.state_dir), EXIT_FAILURE;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "appenv.h"
@@ -21,6 +20,8 @@
 #include "log.h"
 #include "macro.h"
 #include "probe.h"
+#include "release.h"
+#include "settle.h"
 #include "state.h"
 #include "switch.h"
 #include "timeline.h"
@@ -33,7 +34,8 @@ static void help(void) {
                "  systemctl start APP-rollback\n\n"
                "First it settles a deploy or rollback of the app that died half-way (finishes or\n"
                "undoes it), so it always goes back from the state the last completed one left.\n\n"
-               "Exit status: 0 rolled back; 1 internal error; 2 bad environment; 3 the previous color\n"
+               "Exit status: 0 rolled back; 1 internal error; 2 bad environment, or the previous\n"
+               "release is refused (see bluegreen-exec(8)); 3 the previous color\n"
                "did not become healthy; 4 a deploy or rollback of the app is running; 5 nginx could\n"
                "not be switched; 6 nothing to roll back to.\n");
 }
@@ -69,23 +71,10 @@ static int lock_app(struct rollback *b, int *ret_fd) {
         return 0;
 }
 
-static int recover(struct rollback *b) {
-        _cleanup_free_ char *summary = NULL;
-        int r;
-
-        r = switch_recover(b->bus, &b->env, 0, &summary);
-        if (r > 0)
-                log_event(LOG_WARNING, MESSAGE_RECOVERED, b->env.app, NULL, NULL, "%s: %s.", b->env.app, summary);
-        else if (r < 0)
-                log_event(LOG_ERR, MESSAGE_RECOVERED, b->env.app, NULL, NULL, "%s: %s. Nothing was rolled back.",
-                          b->env.app, summary ?: strerror(-r));
-        return r;
-}
-
 /* What there is to go back to: the other color's pin, which must still lead to a release. */
 static int plan(struct rollback *b) {
-        _cleanup_free_ char *real = NULL;
-        struct stat st;
+        _cleanup_(release_done) struct release rel = RELEASE_NULL;
+        char reason[1024];
         int r;
 
         r = state_load(b->env.state_dir, &b->state);
@@ -102,11 +91,16 @@ static int plan(struct rollback *b) {
                           color_to_string(b->prev), b->env.app);
                 return EXIT_NOTHING_TO_ROLL_BACK;
         }
-        real = realpath(b->state.release_dir[b->prev], NULL);
-        if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        /* Through the releases directory's descriptor, as bluegreen-exec will start it. */
+        r = release_find(b->env.releases, NULL, b->env.state_dir, color_to_string(b->prev), &rel, reason, sizeof reason);
+        if (r == -ENOENT) {
                 log_error("The previous release %s (%s) no longer exists: nothing to roll back to.",
                           b->state.release[b->prev], b->state.release_dir[b->prev]);
                 return EXIT_NOTHING_TO_ROLL_BACK;
+        }
+        if (r < 0) {
+                log_error("%s", reason);
+                return EXIT_BAD_INPUT;
         }
         timeline_step(&b->tl, "check");
         return 0;
@@ -129,10 +123,12 @@ static int begin(struct rollback *b, bool prev_active) {
 }
 
 /* The previous color serves at once when it is warm and healthy; else it is (re)started, health gated. */
-static int ready_previous(struct rollback *b, const char *state) {
-        _cleanup_free_ char *res = NULL, *err = NULL;
+/* The previous color serves at once when it is warm and healthy; else it is (re)started, health gated.
+ * On failure *reason says why and the exit code is returned. */
+static int ready_previous(struct rollback *b, const char *state, char *reason, size_t size) {
+        _cleanup_free_ char *res = NULL, *err = NULL, *guard = NULL;
         const char *u = unit_name(b->env.app, "@", color_to_string(b->prev), "service");
-        char why[1024], line[1024];
+        char why[1024], line[512];
         int r;
 
         (void) bus_unit_job(b->bus, "StopUnit", unit_name(b->env.app, "-retire@", color_to_string(b->prev), "timer"),
@@ -141,11 +137,16 @@ static int ready_previous(struct rollback *b, const char *state) {
                 timeline_step(&b->tl, "probe warm color");
                 return 0;
         }
-        if (streq(state, "active"))
+        if (streq(state, "active")) {
+                /* A restart stops it first: never the color the route leads to, whatever the state says. */
+                if (route_guard_stop(b->bus, &b->env, b->prev, &guard) < 0)
+                        return snprintf(reason, size, "%s", guard), EXIT_PROXY_FAILED;
                 log_warning("The %s color is up but not healthy (%s); restarting it.", color_to_string(b->prev), why);
+        }
         r = switch_mark(b->env.state_dir, &b->intent, SWITCH_TOUCHED);
         if (r < 0)
-                return log_error_errno(r, "Failed to record the rollback in %s/intent: %m", b->env.state_dir),
+                return snprintf(reason, size, "cannot record the rollback in %s/intent: %s", b->env.state_dir,
+                                strerror(-r)),
                        EXIT_FAILURE;
         (void) bus_unit_reset_failed(b->bus, u);
         r = bus_unit_job(b->bus, "RestartUnit", u, true, (uint64_t) (b->env.health_deadline_s + 5 + 300) * 1000000ULL,
@@ -153,28 +154,32 @@ static int ready_previous(struct rollback *b, const char *state) {
         timeline_step(&b->tl, "start previous color");
         if (r < 0) {
                 journal_last_error(u, b->since, line, sizeof line);
-                log_event(LOG_ERR, MESSAGE_ROLLBACK_FAILED, b->env.app, b->state.release[b->prev],
-                          color_to_string(b->prev), "Rollback of %s failed: %s did not start (%s): %s. Live color unchanged: %s.",
-                          b->env.app, u, err ?: res ?: strerror(-r), line, color_to_string(b->live));
-                return EXIT_CHECK_FAILED;
+                return snprintf(reason, size, "%s did not start (%s): %s", u, err ?: res ?: strerror(-r), line),
+                       EXIT_CHECK_FAILED;
         }
         b->restarted = true;
         crash_point("started");
         return 0;
 }
 
-/* Puts everything back as before the rollback; returns code, or 1 when even that failed. */
-static int undo(struct rollback *b, int code) {
-        _cleanup_free_ char *reason = NULL;
+/* Puts everything back as before the rollback, logs why it failed, and returns code (1 when even
+ * the undo failed). */
+static int fail(struct rollback *b, int code, const char *why) {
+        _cleanup_free_ char *undo_reason = NULL;
+        char undo[1200] = "";
         int r;
 
-        r = switch_undo(b->bus, &b->env, &b->intent, "rollback-failed", 0, &reason);
+        r = switch_undo(b->bus, &b->env, &b->intent, "rollback-failed", 0, &undo_reason);
         if (r < 0) {
-                log_error("Undoing the rollback of %s failed too (%s): the next deploy, rollback or systemctl reload "
-                          "%s.service settles it; bluegreenctl status shows it until then.",
-                          b->env.app, reason ?: strerror(-r), b->env.app);
-                return EXIT_FAILURE;
+                snprintf(undo, sizeof undo,
+                         " Undoing it failed too (%s): the next deploy, rollback or systemctl reload %s.service "
+                         "settles it; bluegreenctl status shows it until then.",
+                         undo_reason ?: strerror(-r), b->env.app);
+                code = EXIT_FAILURE;
         }
+        log_event(LOG_ERR, MESSAGE_ROLLBACK_FAILED, b->env.app, b->state.release[b->prev], color_to_string(b->prev),
+                  "Rollback of %s failed: %s. Live color %s: %s.%s", b->env.app, why, *undo ? "unsettled" : "unchanged",
+                  color_to_string(b->live), undo);
         return code;
 }
 
@@ -184,7 +189,7 @@ int main(int argc, char *argv[]) {
         _cleanup_close_ int lock_fd = -1;
         struct rollback b = { .live = _COLOR_INVALID, .prev = _COLOR_INVALID };
         const char *bad = NULL;
-        char line[1024];
+        char line[1024], why[1024];
         struct timespec rt;
         int r;
 
@@ -213,7 +218,7 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
         b.bus = bus;
-        if (recover(&b) < 0)
+        if (settle_dead_switch(bus, &b.env, 0) < 0)
                 return EXIT_FAILURE;
         r = plan(&b);
         if (r != 0)
@@ -230,16 +235,13 @@ int main(int argc, char *argv[]) {
                                        b.env.state_dir),
                        EXIT_FAILURE;
         crash_point("intent");
-        r = ready_previous(&b, state);
+        r = ready_previous(&b, state, why, sizeof why);
         if (r != 0)
-                return undo(&b, r);
+                return fail(&b, r, why);
 
         r = switch_commit(bus, &b.env, &b.intent, &b.tl, &reason);
-        if (r < 0) {
-                log_event(LOG_ERR, MESSAGE_ROLLBACK_FAILED, b.env.app, b.state.release[b.prev], color_to_string(b.prev),
-                          "Rollback of %s failed: %s", b.env.app, reason ?: strerror(-r));
-                return undo(&b, r == -EREMOTEIO ? EXIT_PROXY_FAILED : EXIT_FAILURE);
-        }
+        if (r < 0)
+                return fail(&b, r == -EREMOTEIO ? EXIT_PROXY_FAILED : EXIT_FAILURE, reason ?: strerror(-r));
         if (reason)
                 log_warning("%s", reason);
         log_event(LOG_INFO, MESSAGE_SWITCHED, b.env.app, b.state.release[b.prev], color_to_string(b.prev),

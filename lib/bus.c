@@ -149,6 +149,10 @@ int bus_unit_reset_failed(sd_bus *bus, const char *unit) {
         return r;
 }
 
+int bus_unit_kill_main(sd_bus *bus, const char *unit, int sig) {
+        return sd_bus_call_method(bus, DEST, PATH, MANAGER, "KillUnit", NULL, NULL, "ssi", unit, "main", (int32_t) sig);
+}
+
 static int unit_path(sd_bus *bus, const char *unit, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;

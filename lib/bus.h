@@ -26,6 +26,9 @@ extern bool (*bus_interrupted)(void);
  * frequent deploys must not run into the StartLimitBurst= meant for crash loops. */
 int bus_unit_reset_failed(sd_bus *bus, const char *unit);
 
+/* Sends sig to the unit's main process (KillUnit): no job, so nothing waits on the unit's ordering. */
+int bus_unit_kill_main(sd_bus *bus, const char *unit, int sig);
+
 /* A string property of a unit (ActiveState, SubState, Result, ...). Loads the unit if needed. */
 int bus_unit_get_string(sd_bus *bus, const char *unit, const char *iface, const char *property, char **ret);
 

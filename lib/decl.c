@@ -8,34 +8,10 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
 
+#include "decl-include.h"
+#include "diag.h"
 #include "macro.h"
-
-/* Where lines of the text libconfig parses were written: the declaration with every @include spliced
- * in (see "Reading the text" below). Lines first..(the next span's first - 1) of the text are lines
- * line.. of file. */
-struct span {
-        unsigned first;
-        const char *file;
-        unsigned line;
-};
-
-struct source_map {
-        char **files; /* the declaration, then each file included, as paths an admin can open */
-        size_t n_files;
-        struct span *spans;
-        size_t n_spans;
-};
-
-static void source_map_done(struct source_map *m) {
-        for (size_t i = 0; i < m->n_files; i++)
-                free(m->files[i]);
-        free(m->files);
-        free(m->spans);
-}
 
 /* Everything a validation step needs to report a problem the way an admin wants to read it:
  * "FILE:LINE: KEY: message", with the file the setting was written in (it may be an @include'd file)
@@ -47,88 +23,6 @@ struct ctx {
         bool oom;
 };
 
-void diag_done(struct diag *d) {
-        for (size_t i = 0; i < d->n; i++)
-                free(d->msgs[i]);
-        free(d->msgs);
-        d->msgs = NULL;
-        d->n = 0;
-}
-
-static void diag_add(struct diag *d, bool *oom, char *msg) {
-        char **n;
-
-        if (!msg) {
-                *oom = true;
-                return;
-        }
-        n = realloc(d->msgs, (d->n + 1) * sizeof(char *));
-        if (!n) {
-                free(msg);
-                *oom = true;
-                return;
-        }
-        d->msgs = n;
-        d->msgs[d->n++] = msg;
-}
-
-int diag_add_printf(struct diag *d, const char *fmt, ...) {
-        char *msg = NULL;
-        bool oom = false;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
-        va_end(ap);
-        diag_add(d, &oom, msg);
-        return oom ? -ENOMEM : 0;
-}
-
-/* Line n of the parsed text as the file and line it was written at. */
-static const char *map_line(const struct ctx *c, unsigned n, unsigned *ret_line) {
-        const struct span *best = NULL;
-
-        for (size_t i = 0; c->map && i < c->map->n_spans && c->map->spans[i].first <= n; i++)
-                best = &c->map->spans[i];
-        if (!best || n == 0) {
-                *ret_line = n;
-                return c->path;
-        }
-        *ret_line = best->line + (n - best->first);
-        return best->file;
-}
-
-_printf_(5, 0) static void report_va(struct ctx *c, const char *file, unsigned line, const char *key, const char *fmt,
-                                     va_list ap) {
-        _cleanup_free_ char *body = NULL;
-        char *msg = NULL;
-
-        if (vasprintf(&body, fmt, ap) < 0) {
-                c->oom = true;
-                return;
-        }
-        if (line > 0 && key)
-                (void) !asprintf(&msg, "%s:%u: %s: %s", file, line, key, body);
-        else if (line > 0)
-                (void) !asprintf(&msg, "%s:%u: %s", file, line, body);
-        else if (key)
-                (void) !asprintf(&msg, "%s: %s: %s", file, key, body);
-        else
-                (void) !asprintf(&msg, "%s: %s", file, body);
-        diag_add(c->diag, &c->oom, msg);
-}
-
-/* A problem at a place in a file, such as an @include line. */
-_printf_(5, 6) static void report_at(struct ctx *c, const char *file, unsigned line, const char *key, const char *fmt,
-                                     ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        report_va(c, file, line, key, fmt, ap);
-        va_end(ap);
-}
-
 /* A problem with a setting, reported where it was written. */
 _printf_(4, 5) static void report(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt, ...) {
         const char *file = c->path;
@@ -136,9 +30,10 @@ _printf_(4, 5) static void report(struct ctx *c, const config_setting_t *s, cons
         va_list ap;
 
         if (s)
-                file = map_line(c, config_setting_source_line(s), &line);
+                file = source_map_line(c->map, c->path, config_setting_source_line(s), &line);
         va_start(ap, fmt);
-        report_va(c, file, line, key, fmt, ap);
+        if (diag_add_at_va(c->diag, file, line, key, fmt, ap) < 0)
+                c->oom = true;
         va_end(ap);
 }
 
@@ -1167,355 +1062,6 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         return ok;
 }
 
-/* Reading the text: the declaration with its @include files spliced in.
- *
- * libconfig 1.5 has no include hook, and its own handling takes every other app down with one bad
- * line: it fopen()s whatever is named, so "" or "." (the directory) makes flex call exit(2) inside the
- * generator, a FIFO blocks it for ever, and includes that fan out run for hours. So the generator
- * expands @include itself, with the same syntax libconfig's scanner has (lib/scanner.l: a line that
- * starts with [ \t]*@include[ \t]+"NAME", outside strings and comments; \\ and \" escape in NAME) and
- * the same meaning (NAME is relative to the declaration's directory, also in included files), and
- * hands libconfig text without any @include left. Only regular files are opened, never blocking, and
- * DECL_INCLUDE_* bound the rest. */
-
-enum lex {
-        LEX_CODE,
-        LEX_STRING,
-        LEX_COMMENT,      /* slash-star ... star-slash */
-        LEX_LINE_COMMENT, /* # or // to the end of the line */
-};
-
-struct expansion {
-        struct ctx *c;
-        const char *dir; /* NULL: the current directory */
-        FILE *out;
-        unsigned out_line; /* the line of the text being written, from 1 */
-        size_t size;       /* bytes read so far, all files together */
-        struct source_map *map;
-};
-
-/* Reads a regular file of at most max bytes. Anything else is refused, with look_first before it is
- * opened (opening a device can do things), and the open cannot block (O_NONBLOCK) should the name be
- * swapped for a FIFO meanwhile: fstat() decides. The generator has looked at each declaration already. */
-static int read_regular_file(const char *path, size_t max, bool look_first, char **ret) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st, fst;
-        size_t len, want;
-
-        if (look_first && stat(path, &st) < 0)
-                return negative_errno();
-        if (look_first && S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (look_first && !S_ISREG(st.st_mode))
-                return -ENODEV;
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &fst) < 0)
-                return negative_errno();
-        if (!S_ISREG(fst.st_mode))
-                return S_ISDIR(fst.st_mode) ? -EISDIR : -ENODEV;
-        if ((uintmax_t) fst.st_size > max)
-                return -EFBIG;
-        /* One byte more than fstat() said tells a file that grew meanwhile from a whole one. */
-        want = (size_t) fst.st_size + 1;
-        buf = malloc(want + 1);
-        f = buf ? fdopen(fd, "r") : NULL;
-        if (!f)
-                return -ENOMEM;
-        TAKE_FD(fd);
-        len = fread(buf, 1, want, f);
-        if (ferror(f))
-                return -EIO;
-        if (len == want)
-                return len > max ? -EFBIG : -ESTALE;
-        if (memchr(buf, 0, len))
-                return -EBADMSG;
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
-static const char *read_error(int r) {
-        switch (r) {
-        case -EISDIR:
-                return "is a directory, not a file";
-        case -ENODEV:
-                return "is not a regular file (a FIFO, socket or device)";
-        case -EBADMSG:
-                return "contains a NUL byte";
-        case -ESTALE:
-                return "changed while it was being read";
-        default:
-                return NULL;
-        }
-}
-
-static int emit(struct expansion *e, const char *p, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                e->out_line += p[i] == '\n';
-        return n > 0 && fwrite(p, 1, n, e->out) != n ? -ENOMEM : 0;
-}
-
-/* From the next line of the text on, lines are those of file from line on. */
-static int span_add(struct expansion *e, const char *file, unsigned line) {
-        struct source_map *m = e->map;
-        struct span *n;
-
-        if (m->n_spans > 0 && m->spans[m->n_spans - 1].first == e->out_line) {
-                m->spans[m->n_spans - 1] = (struct span) { e->out_line, file, line };
-                return 0;
-        }
-        n = realloc(m->spans, (m->n_spans + 1) * sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        m->spans = n;
-        m->spans[m->n_spans++] = (struct span) { e->out_line, file, line };
-        return 0;
-}
-
-/* The length of "[ \t]*@include[ \t]+\"" at p, or 0. */
-static size_t include_open_len(const char *p) {
-        const char *q = p + strspn(p, " \t");
-        size_t n;
-
-        if (strncmp(q, "@include", 8) != 0)
-                return 0;
-        q += 8;
-        n = strspn(q, " \t");
-        if (n == 0 || q[n] != '"')
-                return 0;
-        return (size_t) (q + n + 1 - p);
-}
-
-/* The file name after @include's opening quote, unescaped; *end is set after the closing quote. */
-static int include_name(struct ctx *c, const char *file, unsigned line, const char *p, const char **end, char **ret) {
-        _cleanup_free_ char *name = malloc(strlen(p) + 1);
-        char *q = name;
-
-        if (!name)
-                return -ENOMEM;
-        for (; *p != '"'; p++) {
-                if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
-                        p++;
-                else if (*p == '\\') {
-                        report_at(c, file, line, NULL, "@include: a \"\\\" in the file name may only escape \"\\\" or a quote");
-                        return -EINVAL;
-                } else if ((unsigned char) *p < 0x20 || *p == 0x7f) {
-                        report_at(c, file, line, NULL, *p == '\n' || !*p ? "@include: the file name has no closing quote"
-                                                                         : "@include: the file name contains a control character");
-                        return -EINVAL;
-                }
-                *q++ = *p;
-        }
-        *q = 0;
-        *end = p + 1;
-        *ret = TAKE_PTR(name);
-        return 0;
-}
-
-static int expand(struct expansion *e, const char *file, const char *text, unsigned depth);
-
-/* Reads and expands the file an @include line names, after the checks that keep one declaration from
- * holding up the generator. */
-static int include_file(struct expansion *e, const char *file, unsigned line, const char *name, unsigned depth) {
-        struct ctx *c = e->c;
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        char **files;
-        int r;
-
-        if (!*name) {
-                report_at(c, file, line, NULL, "@include \"\": an empty file name names no file");
-                return -EINVAL;
-        }
-        if (name[0] == '/') {
-                report_at(c, file, line, NULL,
-                          "@include \"%s\": must be a file name relative to %s, the directory of the declaration",
-                          name, e->dir ?: "the current directory");
-                return -EINVAL;
-        }
-        if (depth + 1 > DECL_INCLUDE_DEPTH_MAX) {
-                report_at(c, file, line, NULL, "@include \"%s\": included files nest more than %d deep (an include loop?)",
-                          name, DECL_INCLUDE_DEPTH_MAX);
-                return -EINVAL;
-        }
-        if (e->map->n_files > DECL_INCLUDE_FILES_MAX) {
-                report_at(c, file, line, NULL, "@include \"%s\": a declaration may include at most %d files in all",
-                          name, DECL_INCLUDE_FILES_MAX);
-                return -EINVAL;
-        }
-        if (asprintf(&path, "%s%s%s", e->dir ?: "", e->dir && !streq(e->dir, "/") ? "/" : "", name) < 0)
-                return -ENOMEM;
-
-        r = read_regular_file(path, DECL_TEXT_SIZE_MAX - e->size, true, &text);
-        if (r == -EFBIG) {
-                report_at(c, file, line, NULL, "@include \"%s\": the declaration and its included files exceed %d bytes",
-                          name, DECL_TEXT_SIZE_MAX);
-                return -EINVAL;
-        }
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                if (read_error(r))
-                        report_at(c, file, line, NULL, "@include \"%s\": %s %s", name, path, read_error(r));
-                else
-                        report_at(c, file, line, NULL, "@include \"%s\": %s cannot be read: %s", name, path, strerror(-r));
-                return -EINVAL;
-        }
-        e->size += strlen(text);
-
-        files = realloc(e->map->files, (e->map->n_files + 1) * sizeof(char *));
-        if (!files)
-                return -ENOMEM;
-        e->map->files = files;
-        /* The map owns the name from here on: every message about the file's lines points at it. */
-        files[e->map->n_files] = TAKE_PTR(path);
-
-        r = expand(e, files[e->map->n_files++], text, depth + 1);
-        if (r < 0)
-                return r;
-        /* What follows the @include line goes on a line of its own. */
-        if (*text && text[strlen(text) - 1] != '\n')
-                r = emit(e, "\n", 1);
-        return r;
-}
-
-/* Writes text to e->out with every @include replaced by the file it names, libconfig 1.5's scanner
- * deciding what is an @include line. */
-static int expand(struct expansion *e, const char *file, const char *text, unsigned depth) {
-        enum lex st = LEX_CODE;
-        const char *seg = text; /* not written yet from here */
-        unsigned line = 1;
-        bool bol = true;
-        size_t n;
-        int r;
-
-        r = span_add(e, file, 1);
-        for (const char *p = text; r >= 0 && *p;) {
-                if (bol && st == LEX_CODE && (n = include_open_len(p)) > 0) {
-                        _cleanup_free_ char *name = NULL;
-                        const char *end;
-
-                        r = include_name(e->c, file, line, p + n, &end, &name);
-                        if (r < 0)
-                                return r;
-                        r = emit(e, seg, (size_t) (p - seg));
-                        if (r >= 0)
-                                r = include_file(e, file, line, name, depth);
-                        if (r < 0)
-                                return r;
-                        /* libconfig would not take a second @include on the line for one; on a line of
-                         * its own, it would. */
-                        if (include_open_len(end) > 0) {
-                                report_at(e->c, file, line, NULL, "@include: only one @include per line");
-                                return -EINVAL;
-                        }
-                        r = span_add(e, file, line);
-                        seg = p = end;
-                        bol = false;
-                        continue;
-                }
-                switch (st) {
-                case LEX_CODE:
-                        if (*p == '"')
-                                st = LEX_STRING;
-                        else if (*p == '#' || (p[0] == '/' && p[1] == '/'))
-                                st = LEX_LINE_COMMENT;
-                        else if (p[0] == '/' && p[1] == '*')
-                                st = LEX_COMMENT, p++;
-                        break;
-                case LEX_STRING:
-                        if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
-                                p++;
-                        else if (*p == '"')
-                                st = LEX_CODE;
-                        break;
-                case LEX_COMMENT:
-                        if (p[0] == '*' && p[1] == '/')
-                                st = LEX_CODE, p++;
-                        break;
-                case LEX_LINE_COMMENT:
-                        break;
-                }
-                bol = *p == '\n';
-                if (bol) {
-                        line++;
-                        if (st == LEX_LINE_COMMENT)
-                                st = LEX_CODE;
-                }
-                p++;
-        }
-        if (r >= 0)
-                r = emit(e, seg, strlen(seg));
-        if (r < 0)
-                return r;
-        /* libconfig's scanner state carries on into the including file: an @include line there that
-         * this scan took for one would then be text to libconfig, or the other way round. */
-        if (depth > 0 && (st == LEX_STRING || st == LEX_COMMENT)) {
-                report_at(e->c, file, line - (line > 1 && text[strlen(text) - 1] == '\n'), NULL,
-                          "the file ends inside a %s; an included file must close what it opens",
-                          st == LEX_STRING ? "string" : "comment");
-                return -EINVAL;
-        }
-        return 0;
-}
-
-/* The text of the declaration at c->path with its includes, and where each line of it came from.
- * Returns -EIO when the declaration itself cannot be read, -EINVAL when it or an include is wrong
- * (reported), -ENOMEM. */
-static int read_declaration(struct ctx *c, struct source_map *map, char **ret) {
-        _cleanup_free_ char *text = NULL, *dir = NULL, *out = NULL;
-        struct expansion e = { .c = c, .out_line = 1, .map = map };
-        size_t out_size = 0;
-        char *slash;
-        int r, k;
-
-        r = read_regular_file(c->path, DECL_TEXT_SIZE_MAX, false, &text);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                if (r == -EFBIG || r == -EBADMSG) {
-                        if (r == -EBADMSG)
-                                report_at(c, c->path, 0, NULL, "%s", read_error(r));
-                        else
-                                report_at(c, c->path, 0, NULL, "is larger than %d bytes", DECL_TEXT_SIZE_MAX);
-                        return -EINVAL;
-                }
-                report_at(c, c->path, 0, NULL, "cannot be read: %s", read_error(r) ?: strerror(-r));
-                return -EIO;
-        }
-        e.size = strlen(text);
-
-        map->files = calloc(1, sizeof(char *));
-        if (!map->files || !(map->files[0] = strdup(c->path)))
-                return -ENOMEM;
-        map->n_files = 1;
-
-        /* "common.inc" means the file beside the declaration, wherever we are run from. */
-        dir = strdup(c->path);
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (slash) {
-                *slash = 0;
-                e.dir = *dir ? dir : "/";
-        }
-
-        e.out = open_memstream(&out, &out_size);
-        if (!e.out)
-                return -ENOMEM;
-        r = expand(&e, map->files[0], text, 0);
-        k = fclose(e.out) != 0 ? -ENOMEM : 0;
-        if (r < 0)
-                return r;
-        if (k < 0)
-                return k;
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
 int app_decl_load(const char *path, const char *name, struct app_decl **ret, struct diag *diag) {
         _cleanup_(app_decl_freep) struct app_decl *d = NULL;
         _cleanup_(source_map_done) struct source_map map = {};
@@ -1533,18 +1079,18 @@ int app_decl_load(const char *path, const char *name, struct app_decl **ret, str
         if (!d->name || !d->source)
                 return -ENOMEM;
 
-        r = read_declaration(&c, &map, &text);
+        r = decl_include_expand(path, &map, diag, &text);
         if (r < 0)
-                return c.oom ? -ENOMEM : r;
+                return r;
 
         config_init(&cfg);
         if (config_read_string(&cfg, text) != CONFIG_TRUE) {
                 unsigned line;
-                const char *file = map_line(&c, (unsigned) config_error_line(&cfg), &line);
+                const char *file = source_map_line(&map, path, (unsigned) config_error_line(&cfg), &line);
 
-                report_at(&c, file, line, NULL, "%s", config_error_text(&cfg));
+                r = diag_add_at(diag, file, line, NULL, "%s", config_error_text(&cfg));
                 config_destroy(&cfg);
-                return c.oom ? -ENOMEM : -EINVAL;
+                return r < 0 ? r : -EINVAL;
         }
 
         ok = parse_root(&c, config_root_setting(&cfg), d);

@@ -74,20 +74,37 @@ int nginx_read_include(const struct app_env *e, char **ret) {
         return read_regular_file_nofollow(e->nginx_include, 1 << 20, ret, NULL);
 }
 
-/* Root writes the include and nginx runs what it says: a directory anyone but root can write would let
- * them replace it between our write and nginx's read. */
+/* Root writes the include and nginx runs what it says: if anyone but root could replace the directory
+ * it lies in, or one above, they could swap the file between our write and nginx's read. So every
+ * directory on the way is opened without following a link, and must be root's and writable by no one
+ * else (a sticky directory such as /tmp is fine: others cannot rename or remove root's entries). */
 static int include_dir_check(const char *dir) {
+        _cleanup_free_ char *copy = strdup(dir);
         _cleanup_close_ int fd = -1;
+        char *save = NULL;
         struct stat st;
 
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (st.st_uid != 0 || (st.st_mode & 0022))
-                return -EPERM;
-        return 0;
+        if (!copy)
+                return -ENOMEM;
+        if (dir[0] != '/')
+                return -EINVAL;
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        for (char *name = strtok_r(copy, "/", &save);; name = strtok_r(NULL, "/", &save)) {
+                if (fd < 0)
+                        return errno == ELOOP || errno == ENOTDIR ? -EPERM : negative_errno();
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+                if (st.st_uid != 0 || ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)))
+                        return -EPERM;
+                if (!name)
+                        return 0;
+                {
+                        int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                        close(fd);
+                        fd = next;
+                }
+        }
 }
 
 int nginx_write_include(const struct app_env *e, const char *content) {
@@ -307,7 +324,7 @@ static int restore(const struct app_env *e, const char *old, bool had_old, const
         return r;
 }
 
-int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool wait, struct timeline *tl,
+int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool use_job, struct timeline *tl,
                  char **ret_reason) {
         _cleanup_free_ char *old = NULL, *state = NULL, *result = NULL, *error = NULL;
         _cleanup_close_ int nginx_lock = -1;
@@ -341,8 +358,8 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool
                 old_mtime = old_st.st_mtim;
         r = nginx_write_include(e, content);
         if (r == -EPERM)
-                return asprintf(ret_reason, "refusing to write %s: its directory must be owned by root and writable by "
-                                "no one else", e->nginx_include), r;
+                return asprintf(ret_reason, "refusing to write %s: every directory on its path must be a real directory "
+                                "(no symbolic link), owned by root and writable by no one else", e->nginx_include), r;
         if (r < 0)
                 return asprintf(ret_reason, "cannot write %s: %s", e->nginx_include, strerror(-r)), r;
         crash_point("include-written");
@@ -359,7 +376,12 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool
         timeline_step(tl, "include+nginx -t");
         n_before = master > 0 ? nginx_workers((pid_t) master, before, ELEMENTSOF(before)) : 0;
 
-        r = bus_unit_job(bus, "ReloadUnit", e->nginx_unit, wait, RELOAD_TIMEOUT_USEC, &result, &error);
+        /* Without a job, from APP.service's own (ordered before nginx), nginx is reloaded the way its
+         * unit's ExecReload= does it, by SIGHUP to the master, sent by systemd. */
+        if (use_job)
+                r = bus_unit_job(bus, "ReloadUnit", e->nginx_unit, true, RELOAD_TIMEOUT_USEC, &result, &error);
+        else
+                r = bus_unit_kill_main(bus, e->nginx_unit, SIGHUP);
         if (r < 0) {
                 (void) restore(e, old, had_old, &old_mtime);
                 (void) asprintf(ret_reason, "reloading %s failed (%s), include restored", e->nginx_unit,
@@ -372,7 +394,7 @@ int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool
          * worker accepting connections is a new one: old ones retitle themselves "shutting down" and
          * stop accepting once they act on the master's request to quit. */
         timeline_step(tl, "reload");
-        if (wait && master > 0 && n_before > 0) {
+        if (master > 0 && n_before > 0) {
                 long long end = now_ms() + CONFIRM_TIMEOUT_MS;
 
                 for (;;) {

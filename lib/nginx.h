@@ -11,16 +11,17 @@ int nginx_render_include(const struct app_env *e, enum color c, const char *rele
 /* Makes content the include, checks the whole nginx configuration with the declared test command and
  * reloads nginx through systemd, confirming that nginx replaced its workers. Each step goes into tl. On any failure the
  * previous include is put back and *ret_reason says why in one line. Returns 0, -ENOTCONN when nginx
- * is not running, -EINVAL when the configuration test failed, or another negative errno. Without wait
- * the reload is only queued (APP.service is ordered before nginx: from its own job, waiting for a job
- * of nginx's would wait for itself). */
+ * is not running, -EINVAL when the configuration test failed, or another negative errno. Without
+ * use_job, nginx is reloaded without a systemd job, by SIGHUP to its master through KillUnit: from
+ * APP.service's own job (ordered before nginx) a reload job of nginx would wait for that job. */
 struct timeline;
-int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool wait, struct timeline *tl,
+int nginx_switch(sd_bus *bus, const struct app_env *e, const char *content, bool use_job, struct timeline *tl,
                  char **ret_reason);
 
 /* Writes the include only if its content differs (boot path): no reload, nginx is not up yet. The
  * include is read and replaced without following a symbolic link at its name, and only inside a
- * directory that root owns and no one else can write (-EPERM otherwise). */
+ * directory that root owns and no one else can write, as is every directory above it, none of them
+ * a symbolic link (-EPERM otherwise). */
 int nginx_write_include(const struct app_env *e, const char *content);
 /* Reads the include as it is on disk; -ENOENT when there is none. */
 int nginx_read_include(const struct app_env *e, char **ret);

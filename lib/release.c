@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,8 @@ static int open_nofollow(const char *path, char **ret_at) {
         return open_walk(path, ret_at);
 }
 
-/* By others than its owner (checked apart), root's group, and dir's group when that may write dir. */
+/* Writable by someone other than its owner (checked apart), root's group, or dir's group when that group
+ * may write dir too. */
 static bool writable_by_others(const struct stat *a, const struct stat *dir) {
         if (a->st_mode & S_IWOTH)
                 return true;
@@ -85,10 +86,9 @@ static bool writable_by_others(const struct stat *a, const struct stat *dir) {
  * that is next to it, no link needed) or take it away. That is harmless only when they control dir
  * anyway: so every directory above it must be root's or dir's owner's, and writable by no group but
  * root's or dir's own (when dir is writable by that group too), and by nobody else, unless it is sticky
- * and the entry on the way is root's or dir's owner's. The directories
- * are those above the one we hold (".." from its descriptor), named for the message after path. */
-static int check_above(int fd, const struct stat *st, const char *path, const char *what, char *reason,
-                       size_t size) {
+ * and the entry on the way is root's or dir's owner's. The directories are those above the one we hold
+ * (".." from its descriptor), named for the message after path. */
+static int check_above(int fd, const struct stat *st, const char *path, const char *what, char *reason, size_t size) {
         _cleanup_free_ char *above = strdup(path);
         _cleanup_close_ int cur = -1;
         struct stat prev = *st;
@@ -213,8 +213,8 @@ static int alias_target(int releases_fd, const char *releases, const char *alias
 /* An alias, a symbolic link in releases whose target is one name in releases ("r5" or "RELEASES/r5"), is
  * followed, at most ALIAS_HOPS_MAX times, one link at a time relative to releases_fd, so that nothing
  * outside releases is ever looked at. */
-static int release_open(int releases_fd, const char *releases, const char *name, struct release *ret,
-                        char *reason, size_t size) {
+static int release_open(int releases_fd, const char *releases, const char *name, struct release *ret, char *reason,
+                        size_t size) {
         _cleanup_free_ char *cur = NULL, *dir = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -316,8 +316,8 @@ int release_enter(const struct release *r, const char *workdir) {
         return 0;
 }
 
-int release_find(const char *releases, const char *name, const char *state_dir, const char *color,
-                 struct release *ret, char *reason, size_t size) {
+int release_find(const char *releases, const char *name, const char *state_dir, const char *color, struct release *ret,
+                 char *reason, size_t size) {
         _cleanup_close_ int releases_fd = -1;
 
         releases_fd = releases_open(releases, "releases directory", NULL, reason, size);

@@ -36,8 +36,8 @@ void release_done(struct release *r);
  * -EXDEV an alias or the pin leads elsewhere, -ENOTDIR not a directory, -EINVAL not a valid release name,
  * -ELOOP too many aliases, or those of releases_open(); a one-line reason, naming the release, in
  * reason. */
-int release_find(const char *releases, const char *name, const char *state_dir, const char *color,
-                 struct release *ret, char *reason, size_t size);
+int release_find(const char *releases, const char *name, const char *state_dir, const char *color, struct release *ret,
+                 char *reason, size_t size);
 
 /* Enters the release's workdir (relative to the release's descriptor: a swap of the releases path
  * meanwhile cannot move us elsewhere) and sets $BLUEGREEN_RELEASE and $BLUEGREEN_RELEASE_DIR for what

@@ -19,6 +19,7 @@
 
 #define INTENT_MAX 16384
 #define STOP_TIMEOUT_USEC (600ULL * 1000000)
+#define PENDING_GRACE_MS 2000
 
 static const char *const phase_names[_SWITCH_PHASE_MAX] = {
         [SWITCH_PREPARED] = "prepared",
@@ -197,10 +198,20 @@ static int ensure_include(sd_bus *bus, const struct app_env *e, enum color c, co
         r = nginx_render_include(e, c, release, &include);
         if (r < 0)
                 return r;
-        if ((flags & ROUTE_NGINX_MAY_BE_DOWN) && nginx_read_include(e, &on_disk) >= 0 && streq(on_disk, include) &&
-            nginx_include_loaded(bus, e) != 0)
-                return 0;
-        r = nginx_switch(bus, e, include, !(flags & ROUTE_NO_WAIT), tl, ret_reason);
+        if (flags & ROUTE_NGINX_MAY_BE_DOWN) {
+                r = nginx_read_include(e, &on_disk);
+                if (r >= 0 && streq(on_disk, include) && nginx_include_loaded(bus, e) != 0)
+                        return 0;
+                /* A first start: nginx cannot be using an include that was never there, and the site
+                 * that will use it may not be in place yet, so nginx is neither tested nor reloaded. */
+                if (r == -ENOENT) {
+                        r = nginx_write_include(e, include);
+                        if (r < 0)
+                                (void) asprintf(ret_reason, "cannot write %s: %s", e->nginx_include, strerror(-r));
+                        return r;
+                }
+        }
+        r = nginx_switch(bus, e, include, !(flags & ROUTE_NO_JOBS), tl, ret_reason);
         if (r == -ENOTCONN && (flags & ROUTE_NGINX_MAY_BE_DOWN)) {
                 /* nginx reads it when it starts. */
                 *ret_reason = mfree(*ret_reason);
@@ -239,7 +250,14 @@ int route_guard_stop(sd_bus *bus, const struct app_env *e, enum color c, char **
         int r;
 
         *ret_reason = NULL;
-        r = route_get(bus, e, &routed, &pending);
+        /* nginx applies a reload a moment after the reload job ends (a queued one from systemctl reload
+         * APP.service, say): give it that moment before calling the include unloaded. */
+        for (long long end = now_ms() + PENDING_GRACE_MS;;) {
+                r = route_get(bus, e, &routed, &pending);
+                if (r < 0 || !pending || now_ms() >= end)
+                        break;
+                usleep(20000);
+        }
         if (r < 0)
                 return asprintf(ret_reason, "cannot tell where %s routes traffic (%s), so the %s color is not stopped",
                                 e->switch_mode == SWITCH_REDIRECT ? "the redirect rule" : e->nginx_include,
@@ -297,14 +315,12 @@ static bool unit_running(sd_bus *bus, const struct app_env *e, enum color c) {
 
 /* The commit is written: what is left is bookkeeping, and it is idempotent. */
 static int switch_finish(sd_bus *bus, const struct app_env *e, struct switch_intent *i, const char *detail) {
-        int r;
-
         if (i->from != _COLOR_INVALID && unit_running(bus, e, i->from))
                 arm_retire_timer(bus, e, i->from);
         crash_point("timer-armed");
-        r = history_once(e->state_dir, i, i->event, detail);
-        if (r < 0)
-                return r;
+        /* Best effort: on a full disk the line is lost, the journal has the event, and the intent
+         * must still go, or the app would stay "unsettled" until someone frees space. */
+        (void) history_once(e->state_dir, i, i->event, detail);
         crash_point("history");
         return intent_end(e->state_dir);
 }
@@ -342,7 +358,8 @@ int switch_commit(sd_bus *bus, const struct app_env *e, struct switch_intent *i,
                 /* Committed all the same: the next run finishes the bookkeeping. */
                 (void) asprintf(ret_reason, "the switch stands, but its record could not be completed: %s",
                                 strerror(-r));
-        timeline_step(tl, "retire timer");
+        if (i->from != _COLOR_INVALID)
+                timeline_step(tl, "retire timer");
         return 0;
 }
 
@@ -425,9 +442,7 @@ int switch_undo(sd_bus *bus, const struct app_env *e, struct switch_intent *i, c
                 return r;
         if (asprintf(&detail, "at=%s", switch_phase_to_string(i->phase)) < 0)
                 return -ENOMEM;
-        r = history_once(e->state_dir, i, history_event, detail);
-        if (r < 0)
-                return asprintf(ret_reason, "cannot append to %s/history: %s", e->state_dir, strerror(-r)), r;
+        (void) history_once(e->state_dir, i, history_event, detail);
         r = intent_end(e->state_dir);
         if (r < 0)
                 return asprintf(ret_reason, "cannot remove %s/intent: %s", e->state_dir, strerror(-r)), r;

@@ -64,8 +64,9 @@ enum {
         /* Boot and recovery: a stopped nginx gets the include written for its next start instead of an
          * error, and an include that is already right and loaded is left alone. */
         ROUTE_NGINX_MAY_BE_DOWN = 1 << 0,
-        /* From APP.service's own job (ordered before nginx): the reload of nginx is queued, not waited for. */
-        ROUTE_NO_WAIT = 1 << 1,
+        /* From APP.service's own job (ordered before nginx), where a reload job of nginx would wait for
+         * that very job: nginx is reloaded by signal through systemd (KillUnit), and confirmed. */
+        ROUTE_NO_JOBS = 1 << 1,
 };
 
 /* Routes the app's traffic to color c running release; c _COLOR_INVALID: nothing deployed yet (a
@@ -92,5 +93,5 @@ int switch_undo(sd_bus *bus, const struct app_env *e, struct switch_intent *i, c
 
 /* Settles the intent a dead run left, if any: finishes or undoes it. Returns 0 when there was none, 1
  * when one was settled (*ret_summary says how, in one line), or a negative errno (*ret_summary says
- * why; the intent stays). route_flags: ROUTE_NO_WAIT from APP.service; ROUTE_NGINX_MAY_BE_DOWN is implied. */
+ * why; the intent stays). route_flags: ROUTE_NO_JOBS from APP.service; ROUTE_NGINX_MAY_BE_DOWN is implied. */
 int switch_recover(sd_bus *bus, const struct app_env *e, int route_flags, char **ret_summary);

@@ -272,6 +272,14 @@ crash_all_steps() {
                 crash_rollback_case "$s" "${settlers[k % 3]}"
                 k=$((k + 1))
         done
+        # Where the route had moved when it died, settled by systemctl reload APP.service: from
+        # APP.service's own job, which nginx is ordered after, nginx must be reloaded all the same.
+        crash_deploy_case routed reload
+        crash_rollback_case routed reload
+        if [ "$CRASH_MODE" = reload ]; then
+                crash_deploy_case include-written reload
+                crash_rollback_case include-written reload
+        fi
 }
 
 # A power cut while a deploy is at STEP: the deploy stops itself there (its pause point), every

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "settle.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "macro.h"
+#include "switch.h"
+
+int settle_dead_switch(sd_bus *bus, const struct app_env *e, int route_flags) {
+        _cleanup_free_ char *summary = NULL;
+        int r;
+
+        r = switch_recover(bus, e, route_flags, &summary);
+        if (r > 0)
+                log_event(LOG_WARNING, MESSAGE_RECOVERED, e->app, NULL, NULL, "%s: %s.", e->app, summary);
+        else if (r < 0)
+                log_event(LOG_ERR, MESSAGE_RECOVERED, e->app, NULL, NULL, "%s: %s. Nothing else was done.", e->app,
+                          summary ?: strerror(-r));
+        return r;
+}
