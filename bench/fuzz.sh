@@ -31,7 +31,7 @@ mkdir -p "$work"
 export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-found=0 total=0
+found=0 total=0 total_ns=0
 printf '%-14s %12s %10s  %s\n' target executions exec/s result
 for t in "${targets[@]}"; do
         mkdir -p "$work/$t" "$work/artifacts"
@@ -44,6 +44,7 @@ for t in "${targets[@]}"; do
         status=$?
         set -e
         elapsed_ns=$(($(date +%s%N) - start))
+        total_ns=$((total_ns + elapsed_ns))
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
         execs=${execs:-0}
         total=$((total + execs))
@@ -57,5 +58,5 @@ for t in "${targets[@]}"; do
         fi
         printf '%-14s %12d %10d  %s\n' "$t" "$execs" "$((execs * 1000000000 / elapsed_ns))" "$result"
 done
-printf '%-14s %12d\n' total "$total"
+printf '%-14s %12d %10d\n' total "$total" "$((total * 1000000000 / total_ns))"
 exit "$found"

@@ -39,7 +39,15 @@ static const char *const default_search_path[] = {
 static const char *const unit_suffixes[] = {
         ".service",         "@.service",           "-deploy@.service",          "-rollback.service",
         "-retire@.timer",   "-retire@.service",    "-deploy-trigger.path",      "-deploy-trigger.service",
-        "-pre-start@.service", "-post-switch@.service",
+        "-pre-start@.service", "-post-switch@.service", "-redirect.service",
+};
+
+/* The directories in the output directory that all apps share. */
+static const char *const shared_dirs[] = {
+        "bluegreen",
+        "multi-user.target.wants",
+        "nftables.service.wants",
+        "firewalld.service.wants",
 };
 
 /* The unit directories below the generator's in systemd's search path: a unit there with the name of
@@ -273,15 +281,42 @@ static int render_sandbox(const struct app_decl *d, const struct vars *base, cha
         return template_render(template_get("sandbox.conf"), v, n, ret);
 }
 
+/* A probe's Host and header lines: PREFIX_HOST, PREFIX_HEADER_COUNT, PREFIX_HEADER_0... */
+static int render_probe_lines(char **b, const char *prefix, const struct http_check *h) {
+        _cleanup_free_ char *host = envfile_quote(h->host ?: "");
+
+        if (!host || block_append(b, "%s_HOST=%s", prefix, host) < 0 ||
+            block_append(b, "%s_HEADER_COUNT=%zu", prefix, h->n_headers) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < h->n_headers; i++) {
+                _cleanup_free_ char *q = envfile_quote(h->headers[i]);
+
+                if (!q || block_append(b, "%s_HEADER_%zu=%s", prefix, i, q) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static char *render_health_probe_lines(const struct app_decl *d) {
+        char *b = NULL;
+
+        if (render_probe_lines(&b, "BLUEGREEN_HEALTH", &d->health.http) < 0)
+                return mfree(b);
+        return b;
+}
+
 static int render_smoke_lines(const struct app_decl *d, char **ret) {
         _cleanup_free_ char *b = NULL;
 
         for (size_t i = 0; i < d->n_smoke; i++) {
                 _cleanup_free_ char *p = envfile_quote(d->smoke[i].path), *c = envfile_quote(d->smoke[i].body_contains);
+                char prefix[64];
 
+                snprintf(prefix, sizeof prefix, "BLUEGREEN_SMOKE_%zu", i);
                 if (!p || !c || block_append(&b, "BLUEGREEN_SMOKE_%zu_PATH=%s", i, p) < 0 ||
                     block_append(&b, "BLUEGREEN_SMOKE_%zu_EXPECT_STATUS=%d", i, d->smoke[i].expect_status) < 0 ||
-                    block_append(&b, "BLUEGREEN_SMOKE_%zu_BODY_CONTAINS=%s", i, c) < 0)
+                    block_append(&b, "BLUEGREEN_SMOKE_%zu_BODY_CONTAINS=%s", i, c) < 0 ||
+                    render_probe_lines(&b, prefix, &d->smoke[i]) < 0)
                         return -ENOMEM;
         }
         *ret = b ? TAKE_PTR(b) : strdup("");
@@ -335,6 +370,7 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_int(vs, "HEALTH_INTERVAL_MS", d->health.interval_ms);
         vars_int(vs, "HEALTH_SUCCESSES", d->health.successes);
         vars_int(vs, "HEALTH_DEADLINE_S", d->health.deadline_s);
+        vars_put(vs, "HEALTH_PROBE_LINES", render_health_probe_lines(d));
         vars_int(vs, "SMOKE_COUNT", (long long) d->n_smoke);
         vars_put(vs, "SMOKE_LINES", render_smoke_lines(d, &smoke) < 0 ? NULL : TAKE_PTR(smoke));
         vars_quoted(vs, "Q_NGINX_INCLUDE", d->nginx.include);
@@ -437,6 +473,7 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
         };
         _cleanup_(vars_done) struct vars vs = {};
         _cleanup_free_ char *env_dir = NULL, *sandbox = NULL;
+        bool redirect = d->nginx.switch_mode == SWITCH_REDIRECT;
         int r;
 
         a->dir = strf("bluegreen/%s", d->name);
@@ -489,15 +526,26 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 v[vs.n + 1] = (struct tvar) { "HOOK_NAME", hooks[i].name };
                 r = render_file(a, strf("%s%s", d->name, hooks[i].suffix), "hook.service", v, vs.n + 2);
         }
+        if (r >= 0 && redirect)
+                r = render_file(a, strf("%s-redirect.service", d->name), "redirect.service", vs.v, vs.n);
 
-        /* Enabled by the generator itself: the app comes back at boot, its trigger is watched. The links
-         * come last, so that an app is never enabled before all of its units are on disk. */
-        for (int i = 0; r >= 0 && i < 2; i++) {
-                const char *suffix = i == 0 ? ".service" : "-deploy-trigger.path";
-
-                r = app_files_add(a, strf("multi-user.target.wants/%s%s", d->name, suffix), NULL,
-                                  strf("../%s%s", d->name, suffix));
-        }
+        /* Enabled by the generator itself: the app comes back at boot, its trigger is watched, and in
+         * redirect mode its rule comes back with the firewall's ruleset (the wants links are harmless
+         * where that firewall is not installed). The links come last, so that an app is never enabled
+         * before all of its units are on disk. */
+        const struct {
+                const char *wants, *suffix;
+                bool only_redirect;
+        } links[] = {
+                { "multi-user.target.wants", ".service", false },
+                { "multi-user.target.wants", "-deploy-trigger.path", false },
+                { "nftables.service.wants", "-redirect.service", true },
+                { "firewalld.service.wants", "-redirect.service", true },
+        };
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(links); i++)
+                if (redirect || !links[i].only_redirect)
+                        r = app_files_add(a, strf("%s/%s%s", links[i].wants, d->name, links[i].suffix), NULL,
+                                          strf("../%s%s", d->name, links[i].suffix));
         return r;
 }
 
@@ -666,7 +714,7 @@ static const char *clashing_system_unit(const struct unit_names *u, const char *
 /* "shop-rollback" would write shop-rollback.service, which is shop's rollback unit. */
 static const char *clashing_app(const struct declarations *l, const char *app) {
         static const char *const middles[] = { "-deploy", "-rollback", "-retire", "-deploy-trigger", "-pre-start",
-                                               "-post-switch" };
+                                               "-post-switch", "-redirect" };
 
         for (size_t i = 0; i < l->n; i++) {
                 size_t n = strlen(l->items[i].name);
@@ -795,9 +843,9 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
         if (dest_fd < 0)
                 return log_error_errno(-errno, "Failed to open the output directory %s: %m", dest);
         /* Made once for every app; one that exists already (made by another generator) is no clash. */
-        if ((mkdirat(dest_fd, "bluegreen", 0755) < 0 && errno != EEXIST) ||
-            (mkdirat(dest_fd, "multi-user.target.wants", 0755) < 0 && errno != EEXIST))
-                return log_error_errno(-errno, "Failed to create directories in %s: %m", dest);
+        for (size_t i = 0; i < ELEMENTSOF(shared_dirs); i++)
+                if (mkdirat(dest_fd, shared_dirs[i], 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(-errno, "Failed to create %s/%s: %m", dest, shared_dirs[i]);
 
         for (size_t i = 0; i < decls.n; i++) {
                 _cleanup_(app_decl_freep) struct app_decl *d = NULL;
@@ -907,9 +955,10 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 decls.items[i].upstream = d->nginx.style == NGINX_STYLE_UPSTREAM ? strdup(d->nginx.upstream) : NULL;
                 decls.items[i].trigger = strdup(d->trigger);
         }
-        /* Leave no empty directories behind when no app could be generated (fails if not empty). */
-        (void) unlinkat(dest_fd, "bluegreen", AT_REMOVEDIR);
-        (void) unlinkat(dest_fd, "multi-user.target.wants", AT_REMOVEDIR);
+        /* Leave no empty directories behind (when no app could be generated, or none in redirect mode);
+         * one that is not empty stays. */
+        for (size_t i = 0; i < ELEMENTSOF(shared_dirs); i++)
+                (void) unlinkat(dest_fd, shared_dirs[i], AT_REMOVEDIR);
         return r;
 }
 

@@ -5,6 +5,11 @@
  * as recorded: the include (or one that points at the blue port when nothing was deployed yet, so
  * nginx never fails for want of it), or the redirect rule. Last it starts the live color, and only it,
  * on its pinned release. See bluegreen-boot(8).
+ *
+ * With --route-only (APP-redirect.service, run again whenever nftables.service or firewalld.service
+ * starts, restarts or reloads, each of which replaces the whole ruleset) it does the first half only:
+ * settle, then set the redirect rule from the recorded state. No include, no color start: the firewall
+ * took nothing else away, and a start of a color behind the firewall's back would surprise.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 #include "bus.h"
 #include "log.h"
 #include "macro.h"
+#include "nft.h"
 #include "settle.h"
 #include "state.h"
 #include "switch.h"
@@ -23,15 +29,19 @@
 #include "unit-name.h"
 
 static void help(void) {
-        printf("Usage: bluegreen-boot\n\n"
+        printf("Usage: bluegreen-boot [--route-only]\n\n"
                "Brings the app described by the BLUEGREEN_* environment back as it was recorded:\n"
                "settles a deploy or rollback that died half-way, routes nginx to the live color (writes\n"
                "its include, reloading nginx when it runs and the include changed; or sets its redirect\n"
                "rule) and starts the live color. Run by APP.service at boot and on\n"
                "systemctl reload APP.service.\n\n"
-               "Exit status: 0 done (also when nothing was deployed yet); 1 an interrupted deploy could\n"
-               "not be settled, the route could not be set (the live color is started all the same),\n"
-               "or systemd refused to start the live color; 2 bad environment.\n");
+               "  --route-only  settle, then set only the redirect rule of the live color (no include,\n"
+               "                no color start); run by APP-redirect.service after the firewall\n"
+               "                replaced the ruleset\n\n"
+               "Exit status: 0 done (also when nothing was deployed yet, or --route-only in reload\n"
+               "mode); 1 an interrupted deploy could not be settled, the route could not be set (the\n"
+               "live color is started all the same), or systemd refused to start the live color;\n"
+               "2 bad environment or arguments.\n");
 }
 
 /* Before nginx starts: the include must exist and lead to the live color, and the stable port of the
@@ -49,6 +59,41 @@ static int route(sd_bus *bus, const struct app_env *e, const struct app_state *s
         return r;
 }
 
+/* A rule file says a rule was set since boot (at boot there is none, and no rule either: nothing to
+ * say). The rule gone, or leading elsewhere, means someone replaced the ruleset. Read under the lock, so
+ * that a switch in progress is never mistaken for a loss. */
+static void notice_lost_rule(const struct app_env *e) {
+        int saved, now = 0, r;
+
+        if (e->switch_mode != SWITCH_REDIRECT || nft_redirect_saved(e, &saved) < 0)
+                return;
+        r = nft_redirect_get(e, &now);
+        if (r >= 0 && now == saved)
+                return;
+        log_event(LOG_WARNING, MESSAGE_REDIRECT_LOST, e->app, NULL,
+                  saved == e->port[COLOR_BLUE] ? "blue" : saved == e->port[COLOR_GREEN] ? "green" : NULL,
+                  "The redirect rule of %s (port %d -> %d) %s: the ruleset was replaced (nftables.service "
+                  "or firewalld restarted or reloaded, nft flush ruleset, nft -f); setting it again.",
+                  e->app, e->port_live, saved, r >= 0 ? "led elsewhere" : "was gone");
+}
+
+/* --route-only: what the firewall took away is the rule, and only the rule. */
+static int route_rule(const struct app_env *e, const struct app_state *s) {
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        if (s->active == _COLOR_INVALID) {
+                log_info("%s has not been deployed yet: no redirect rule to set.", e->app);
+                return 0;
+        }
+        r = nft_redirect_set(e, s->active, &reason);
+        if (r < 0)
+                return log_error("Failed to set the redirect rule of %s: %s", e->app, reason ?: strerror(-r)), r;
+        log_info("Redirect rule of %s set: port %d -> %d (%s).", e->app, e->port_live, e->port[s->active],
+                 color_to_string(s->active));
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *res = NULL, *err = NULL;
@@ -56,7 +101,7 @@ int main(int argc, char *argv[]) {
         _cleanup_close_ int lock_fd = -1;
         struct app_env e;
         const char *bad = NULL;
-        bool failed = false;
+        bool failed = false, route_only = false;
         int r;
 
         log_setup("bluegreen-boot");
@@ -64,24 +109,40 @@ int main(int argc, char *argv[]) {
                 help();
                 return EXIT_SUCCESS;
         }
+        if (argc == 2 && streq(argv[1], "--route-only"))
+                route_only = true;
+        else if (argc > 1) {
+                log_error("Unknown argument %s (see --help).", argv[1]);
+                return 2;
+        }
         if (app_env_from_environ(&e, &bad) < 0) {
                 log_error("$%s is missing or malformed: run this as APP.service.", bad ?: "?");
                 return 2;
         }
+        /* A unit left from before a daemon-reload that turned redirect mode off. */
+        if (route_only && e.switch_mode != SWITCH_REDIRECT) {
+                log_info("%s uses no redirect rule (nginx.switch is not \"redirect\"), nothing to do.", e.app);
+                return EXIT_SUCCESS;
+        }
         /* A reload of APP.service during a deploy must not put back the color the deploy moves away from. */
         if (access(e.state_dir, F_OK) >= 0) {
-                r = state_lock(e.state_dir, "boot", true, &lock_fd, NULL);
+                r = state_lock(e.state_dir, route_only ? "redirect rule restore" : "boot", true, &lock_fd, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Failed to lock %s: %m", e.state_dir), EXIT_FAILURE;
         }
         r = bus_connect_manager(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to systemd: %m"), EXIT_FAILURE;
+        notice_lost_rule(&e);
+        /* ROUTE_NO_JOBS from APP-redirect.service too: it may run at boot, while nginx's start job is
+         * queued behind APP.service. */
         if (lock_fd >= 0 && settle_dead_switch(bus, &e, ROUTE_NO_JOBS) < 0)
                 failed = true;
         r = state_load(e.state_dir, &s);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Failed to read the state in %s: %m", e.state_dir), EXIT_FAILURE;
+        if (route_only)
+                return route_rule(&e, &s) < 0 || failed ? EXIT_FAILURE : EXIT_SUCCESS;
 
         /* The color is started all the same when routing failed: once the route can be set (systemctl
          * reload APP.service), traffic flows without waiting for the app's start-up. */

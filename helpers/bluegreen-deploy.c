@@ -125,12 +125,17 @@ static int smoke(struct deploy *d, char *reason, size_t size) {
         if (r < 0)
                 return r;
         for (int i = 0; i < d->env.n_smoke; i++) {
-                _cleanup_free_ char *path = expand_release(d->env.smoke[i].path, d->release);
-                _cleanup_free_ char *contains = expand_release(d->env.smoke[i].body_contains, d->release);
+                const struct http_check *h = &d->env.smoke[i];
+                _cleanup_free_ char *path = expand_release(h->path, d->release);
+                _cleanup_free_ char *contains = expand_release(h->body_contains, d->release);
 
                 if (!path || !contains)
                         return -ENOMEM;
-                if (!http_probe_check(p, path, d->env.smoke[i].expect_status, contains, reason, size))
+                /* Each check its own Host and headers, over the one connection of the probe. */
+                r = http_probe_set_headers(p, h->host, h->headers, h->n_headers);
+                if (r < 0)
+                        return r;
+                if (!http_probe_check(p, path, h->expect_status, contains, reason, size))
                         return -EIO;
         }
         return 0;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appenv.h"
 #include "http.h"
 #include "log.h"
 #include "macro.h"
@@ -40,7 +41,9 @@ static void help(void) {
         printf("Usage: bluegreen-health [--once]\n\n"
                "Waits until the app of a bluegreen color unit is healthy. Its parameters come from the\n"
                "environment that the generated unit gives it: PORT, BLUEGREEN_BIND and\n"
-               "BLUEGREEN_HEALTH_* (see bluegreen.conf(5)); MAINPID, when set, is watched.\n\n"
+               "BLUEGREEN_HEALTH_* (see bluegreen.conf(5)); MAINPID, when set, is watched.\n"
+               "An HTTP probe sends BLUEGREEN_HEALTH_HOST, when set, as its Host header, and\n"
+               "BLUEGREEN_HEALTH_HEADER_0 ... (BLUEGREEN_HEALTH_HEADER_COUNT of them) as further lines.\n\n"
                "  --once      probe once and report, without waiting\n"
                "  -h, --help  show this help\n\n"
                "A health command runs through /bin/sh in the color's pinned release (and its\n"
@@ -122,6 +125,37 @@ static bool probe_command(const char *command, long timeout_ms, struct probe_res
         return false;
 }
 
+/* The HTTP probe, sending the declared Host and header lines. Exits on a bad environment, as env_long()
+ * does, and when the probe cannot be set up. */
+static struct http_probe *http_probe_from_environ(const char *bind, int port, long timeout_ms) {
+        _cleanup_free_ char *host = NULL;
+        struct http_probe *p = NULL;
+        const char *bad = NULL;
+        char **headers = NULL;
+        size_t n = 0;
+        int r;
+
+        r = probe_headers_from_environ("BLUEGREEN_HEALTH", &host, &headers, &n, &bad);
+        if (r >= 0)
+                r = http_probe_new(bind, port, timeout_ms, &p);
+        if (r >= 0)
+                r = http_probe_set_headers(p, host, headers, n);
+        for (size_t i = 0; i < n; i++)
+                free(headers[i]);
+        free(headers);
+        if (r < 0 && p)
+                http_probe_free(p);
+        if (r == -EINVAL && bad) {
+                log_error("$%s is not set, or not a number in its range or one line of text.", bad);
+                exit(EXIT_USAGE);
+        }
+        if (r < 0) {
+                log_error("Failed to set up the HTTP probe.");
+                exit(EXIT_INTERNAL);
+        }
+        return p;
+}
+
 /* The app's main process is our sibling under systemd, so it cannot be waited for; /proc tells
  * whether it still exists. A zombie counts as dead. */
 static bool main_process_alive(pid_t pid) {
@@ -190,10 +224,8 @@ int main(int argc, char *argv[]) {
 
         if (once)
                 successes = 1;
-        if (isempty(command) && http_probe_new(bind, (int) port, timeout_ms, &http) < 0) {
-                log_error("Failed to set up the HTTP probe.");
-                return EXIT_INTERNAL;
-        }
+        if (isempty(command))
+                http = http_probe_from_environ(bind, (int) port, timeout_ms);
         if (!isempty(command) && getenv("BLUEGREEN_STATE_DIR") && getenv("BLUEGREEN_RELEASES")) {
                 _cleanup_(release_done) struct release rel = RELEASE_NULL;
                 char reason[1024];

@@ -74,6 +74,52 @@ static int get_int(lookup_fn f, const struct kv *kv, const char *name, int min, 
         return 0;
 }
 
+static bool is_one_line(const char *s) {
+        return !strpbrk(s, "\r\n");
+}
+
+/* PREFIX_HOST, PREFIX_HEADER_COUNT and PREFIX_HEADER_0... A header line holding CR or LF (set by hand:
+ * the generator writes none) is refused rather than sent as two lines. */
+static int get_probe_headers(lookup_fn f, const struct kv *kv, const char *prefix, char **host, char ***headers,
+                             size_t *n, const char **bad) {
+        static char name[3][64];
+        int count = 0, r;
+
+        snprintf(name[0], sizeof name[0], "%s_HOST", prefix);
+        snprintf(name[1], sizeof name[1], "%s_HEADER_COUNT", prefix);
+        if ((r = get_str(f, kv, name[0], false, host, bad)) < 0)
+                return r;
+        if (!is_one_line(*host)) {
+                *bad = name[0];
+                return -EINVAL;
+        }
+        /* An app.env written before bluegreen knew of probe headers has none of these: no headers. */
+        if (f(kv, name[1]) && (r = get_int(f, kv, name[1], 0, DECL_HEADERS_MAX, &count, bad)) < 0)
+                return r;
+        *headers = calloc((size_t) count + 1, sizeof(char *));
+        if (!*headers)
+                return -ENOMEM;
+        for (*n = 0; *n < (size_t) count; (*n)++) {
+                snprintf(name[2], sizeof name[2], "%s_HEADER_%zu", prefix, *n);
+                if ((r = get_str(f, kv, name[2], true, &(*headers)[*n], bad)) < 0)
+                        return r;
+                if (!is_one_line((*headers)[*n])) {
+                        (*n)++;
+                        *bad = name[2];
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int probe_headers_from_environ(const char *prefix, char **ret_host, char ***ret_headers, size_t *ret_n,
+                               const char **ret_bad) {
+        *ret_host = NULL;
+        *ret_headers = NULL;
+        *ret_n = 0;
+        return get_probe_headers(lookup_environ, NULL, prefix, ret_host, ret_headers, ret_n, ret_bad);
+}
+
 static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
         _cleanup_free_ char *style = NULL, *mode = NULL;
         int r, pre = 0, post = 0;
@@ -95,6 +141,8 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_INTERVAL_MS", 1, 600000, &e->health_interval_ms, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_SUCCESSES", 1, 1000, &e->health_successes, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HEALTH_DEADLINE_S", 1, 86400, &e->health_deadline_s, bad)) < 0 ||
+            (r = get_probe_headers(f, kv, "BLUEGREEN_HEALTH", &e->health_host, &e->health_headers,
+                                   &e->n_health_headers, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_SMOKE_COUNT", 0, DECL_SMOKE_MAX, &e->n_smoke, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_INCLUDE", true, &e->nginx_include, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_NGINX_STYLE", true, &style, bad)) < 0 ||
@@ -133,14 +181,17 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
         if (!e->smoke)
                 return -ENOMEM;
         for (int i = 0; i < e->n_smoke; i++) {
-                static char name[3][64];
+                static char name[4][64];
+                struct http_check *h = &e->smoke[i];
 
                 snprintf(name[0], sizeof name[0], "BLUEGREEN_SMOKE_%d_PATH", i);
                 snprintf(name[1], sizeof name[1], "BLUEGREEN_SMOKE_%d_EXPECT_STATUS", i);
                 snprintf(name[2], sizeof name[2], "BLUEGREEN_SMOKE_%d_BODY_CONTAINS", i);
-                if ((r = get_str(f, kv, name[0], true, &e->smoke[i].path, bad)) < 0 ||
-                    (r = get_int(f, kv, name[1], 100, 599, &e->smoke[i].expect_status, bad)) < 0 ||
-                    (r = get_str(f, kv, name[2], false, &e->smoke[i].body_contains, bad)) < 0)
+                snprintf(name[3], sizeof name[3], "BLUEGREEN_SMOKE_%d", i);
+                if ((r = get_str(f, kv, name[0], true, &h->path, bad)) < 0 ||
+                    (r = get_int(f, kv, name[1], 100, 599, &h->expect_status, bad)) < 0 ||
+                    (r = get_str(f, kv, name[2], false, &h->body_contains, bad)) < 0 ||
+                    (r = get_probe_headers(f, kv, name[3], &h->host, &h->headers, &h->n_headers, bad)) < 0)
                         return r;
         }
         return 0;
@@ -186,11 +237,14 @@ static int parse_env_text(char *text, struct kv *kv) {
         return 0;
 }
 
-/* The largest app.env the generator can write: about 20 quoted values and two per smoke check, each
- * at most DECL_VALUE_MAX bytes, doubled by escaping, plus its key. */
-#define APP_ENV_SIZE_MAX (1 << 20)
-_Static_assert((20 + 2 * DECL_SMOKE_MAX) * (2 * DECL_VALUE_MAX + 64) < APP_ENV_SIZE_MAX,
-               "an app.env the generator writes must fit what the helpers read back");
+/* What systemd reads of an EnvironmentFile= at most (READ_FULL_BYTES_MAX in its fileio.c), and so what
+ * the helpers read too. The largest app.env the generator can write must fit: about 20 quoted values,
+ * health's Host and headers, and per smoke check its path, body, Host and headers, each at most
+ * DECL_VALUE_MAX bytes, doubled by escaping, plus its key. */
+#define APP_ENV_SIZE_MAX (4 * 1024 * 1024 - 1)
+_Static_assert((20 + 1 + DECL_HEADERS_MAX + DECL_SMOKE_MAX * (3 + DECL_HEADERS_MAX)) * (2 * DECL_VALUE_MAX + 64) <
+                       APP_ENV_SIZE_MAX,
+               "an app.env the generator writes must fit what systemd and the helpers read back");
 
 int app_env_from_file(const char *path, struct app_env *e, const char **ret_bad) {
         _cleanup_free_ char *text = NULL;
@@ -217,10 +271,12 @@ void app_env_done(struct app_env *e) {
         free(e->health_path);
         free(e->health_command);
         free(e->health_body_contains);
-        for (int i = 0; e->smoke && i < e->n_smoke; i++) {
-                free(e->smoke[i].path);
-                free(e->smoke[i].body_contains);
-        }
+        free(e->health_host);
+        for (size_t i = 0; e->health_headers && i < e->n_health_headers; i++)
+                free(e->health_headers[i]);
+        free(e->health_headers);
+        for (int i = 0; e->smoke && i < e->n_smoke; i++)
+                http_check_done(&e->smoke[i]);
         free(e->smoke);
         free(e->nginx_include);
         free(e->nginx_upstream);

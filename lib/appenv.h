@@ -20,6 +20,9 @@ struct app_env {
         char *health_command;
         int health_expect_status;
         char *health_body_contains;
+        char *health_host; /* "": the address and port probed */
+        char **health_headers;
+        size_t n_health_headers;
         int health_timeout_ms;
         int health_interval_ms;
         int health_successes;
@@ -55,6 +58,11 @@ static inline enum color color_other(enum color c) {
 /* From the process environment. Returns -EINVAL and names the variable in *ret_bad when one is
  * missing or malformed. */
 int app_env_from_environ(struct app_env *e, const char **ret_bad);
+
+/* The Host and extra header lines of one probe, prefix "BLUEGREEN_HEALTH" or "BLUEGREEN_SMOKE_N", from
+ * the process environment: for the health gate, which takes nothing else of app.env. */
+int probe_headers_from_environ(const char *prefix, char **ret_host, char ***ret_headers, size_t *ret_n,
+                               const char **ret_bad);
 
 /* From an app.env file the generator wrote. */
 int app_env_from_file(const char *path, struct app_env *e, const char **ret_bad);

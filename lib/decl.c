@@ -454,9 +454,11 @@ static void strv_free(char **l, size_t n) {
         free(l);
 }
 
-static void http_check_done(struct http_check *h) {
+void http_check_done(struct http_check *h) {
         free(h->path);
         free(h->body_contains);
+        free(h->host);
+        strv_free(h->headers, h->n_headers);
 }
 
 void app_decl_free(struct app_decl *d) {
@@ -519,29 +521,20 @@ static bool check_url_path(struct ctx *c, const config_setting_t *parent, const 
         return true;
 }
 
-static bool parse_http_check(struct ctx *c, const config_setting_t *g, const char *prefix, bool path_required,
-                             struct http_check *h) {
-        _cleanup_free_ char *pk = key_join(prefix, "path");
-        bool ok = true;
+typedef bool (*element_check)(struct ctx *c, const config_setting_t *s, const char *key, char *v, bool arg);
 
-        ok &= get_string(c, g, prefix, "path", path_required, NULL, &h->path);
-        if (h->path)
-                ok &= check_url_path(c, g, pk ?: "path", h->path);
-        ok &= get_int(c, g, prefix, "expect_status", false, 100, 599, 200, &h->expect_status);
-        ok &= get_string(c, g, prefix, "body_contains", false, "", &h->body_contains);
-        return ok;
-}
-
-static bool parse_string_list(struct ctx *c, const config_setting_t *parent, const char *key, int max, char ***ret,
-                              size_t *n_ret, bool allow_dash) {
+/* A list of at most max strings (what: "paths", "headers", for the message), each checked by check,
+ * called with arg, after check_value(). key is the list's name in parent, fullkey as messages say it. */
+static bool parse_strings(struct ctx *c, const config_setting_t *parent, const char *key, const char *fullkey, int max,
+                          const char *what, element_check check, bool arg, char ***ret, size_t *n_ret) {
         config_setting_t *s;
         bool bad, ok = true;
         int n;
 
-        s = lookup_typed(c, parent, key, key, CONFIG_TYPE_ARRAY, &bad);
+        s = lookup_typed(c, parent, key, fullkey, CONFIG_TYPE_ARRAY, &bad);
         if (!s)
                 return !bad;
-        if (!check_list_length(c, s, key, max, "paths"))
+        if (!check_list_length(c, s, fullkey, max, what))
                 return false;
         n = config_setting_length(s);
         *ret = calloc((size_t) n + 1, sizeof(char *));
@@ -553,7 +546,7 @@ static bool parse_string_list(struct ctx *c, const config_setting_t *parent, con
                 config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
                 char k[128];
 
-                snprintf(k, sizeof k, "%s[%d]", key, i);
+                snprintf(k, sizeof k, "%s[%d]", fullkey, i);
                 if (config_setting_type(e) != CONFIG_TYPE_STRING) {
                         report(c, e, k, "must be a string, not %s", type_name(config_setting_type(e)));
                         ok = false;
@@ -564,10 +557,148 @@ static bool parse_string_list(struct ctx *c, const config_setting_t *parent, con
                         c->oom = true;
                         return false;
                 }
-                if (!check_value(c, e, k, (*ret)[*n_ret]) || !check_abs_path(c, e, k, (*ret)[*n_ret], allow_dash))
+                if (!check_value(c, e, k, (*ret)[*n_ret]) || !check(c, e, k, (*ret)[*n_ret], arg))
                         ok = false;
                 (*n_ret)++;
         }
+        return ok;
+}
+
+static bool parse_string_list(struct ctx *c, const config_setting_t *parent, const char *key, int max, char ***ret,
+                              size_t *n_ret, bool allow_dash) {
+        return parse_strings(c, parent, key, key, max, "paths", check_abs_path, allow_dash, ret, n_ret);
+}
+
+/* What a Host header may say: a DNS name or an IPv4 address, or an IPv6 address in brackets, then an
+ * optional port. Django's ALLOWED_HOSTS and Rails' config.hosts compare the Host with names of this
+ * form (Django refuses anything else outright), so any other value could only hide a typo. */
+static bool host_is_valid(const char *s) {
+        const char *port;
+
+        if (*s == '[') {
+                const char *end = strchr(s, ']');
+                unsigned char buf[sizeof(struct in6_addr)];
+                char addr[INET6_ADDRSTRLEN];
+
+                if (!end || (size_t) (end - s - 1) >= sizeof addr)
+                        return false;
+                memcpy(addr, s + 1, (size_t) (end - s - 1));
+                addr[end - s - 1] = 0;
+                if (inet_pton(AF_INET6, addr, buf) != 1)
+                        return false;
+                port = end + 1;
+        } else {
+                size_t n = strcspn(s, ":");
+
+                if (n == 0 || n > 253)
+                        return false;
+                /* Labels of letters, digits and inner "-", 1 to 63 each, joined by single dots. */
+                for (const char *l = s;;) {
+                        size_t k = strspn(l, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+
+                        if (k == 0 || k > 63 || l[0] == '-' || l[k - 1] == '-')
+                                return false;
+                        l += k;
+                        if (l == s + n)
+                                break;
+                        if (*l != '.')
+                                return false;
+                        l++;
+                }
+                port = s + n;
+        }
+        if (!*port)
+                return true;
+        if (*port != ':' || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1) || strlen(port + 1) > 5)
+                return false;
+        return atoi(port + 1) >= 1 && atoi(port + 1) <= 65535;
+}
+
+/* Headers a probe must not declare, and why. */
+#define NO_BODY "a probe is a GET without a body: the app would wait for one, or misread the next request"
+static const struct {
+        const char *name, *why;
+} probe_header_refused[] = {
+        { "Host", "set it with \"host\", which is checked as a host[:port] and which smoke checks inherit" },
+        { "Content-Length", NO_BODY },
+        { "Transfer-Encoding", NO_BODY },
+        { "Connection", "the probes of a color share one kept-alive connection, which this would change" },
+};
+#undef NO_BODY
+
+/* "Name: value", as curl sends it: a token for a name (RFC 9110), and a value, which curl needs (it
+ * takes "Name:" for "do not send Name"). check_value() has already refused CR, LF and the other
+ * control characters that would let one line become two. */
+static bool check_header(struct ctx *c, const config_setting_t *s, const char *key, char *v, _unused_ bool arg) {
+        size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~");
+
+        if (n == 0 || v[n] != ':') {
+                report(c, s, key,
+                       "\"%s\" is not a header line \"Name: value\" "
+                       "(a name of letters, digits and !#$%%&'*+-.^_`|~, then \":\")",
+                       v);
+                return false;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(probe_header_refused); i++)
+                if (strlen(probe_header_refused[i].name) == n && strncasecmp(v, probe_header_refused[i].name, n) == 0) {
+                        report(c, s, key, "must not set %.*s: %s", (int) n, v, probe_header_refused[i].why);
+                        return false;
+                }
+        if (!v[n + 1 + strspn(v + n + 1, " ")]) {
+                report(c, s, key, "\"%s\" has no value: curl would send no %.*s header at all", v, (int) n, v);
+                return false;
+        }
+        return true;
+}
+
+static bool copy_strv(struct ctx *c, char *const *l, size_t n, char ***ret, size_t *n_ret) {
+        *ret = calloc(n + 1, sizeof(char *));
+        if (!*ret) {
+                c->oom = true;
+                return false;
+        }
+        for (*n_ret = 0; *n_ret < n; (*n_ret)++)
+                if (!((*ret)[*n_ret] = strdup(l[*n_ret]))) {
+                        c->oom = true;
+                        return false;
+                }
+        return true;
+}
+
+/* inherit: where host and headers come from when g does not declare them (health's, for a smoke
+ * check), or NULL for their defaults. */
+static bool parse_http_check(struct ctx *c, const config_setting_t *g, const char *prefix, bool path_required,
+                             const struct http_check *inherit, struct http_check *h) {
+        _cleanup_free_ char *pk = key_join(prefix, "path"), *hk = key_join(prefix, "host"),
+                            *lk = key_join(prefix, "headers");
+        config_setting_t *s;
+        bool ok = true;
+
+        if (!pk || !hk || !lk) {
+                c->oom = true;
+                return false;
+        }
+        ok &= get_string(c, g, prefix, "path", path_required, NULL, &h->path);
+        if (h->path)
+                ok &= check_url_path(c, g, pk, h->path);
+        ok &= get_int(c, g, prefix, "expect_status", false, 100, 599, 200, &h->expect_status);
+        ok &= get_string(c, g, prefix, "body_contains", false, "", &h->body_contains);
+
+        /* An empty host is the default spelled out, so that config management can always write the key. */
+        if (!get_string(c, g, prefix, "host", false, inherit ? inherit->host : "", &h->host))
+                ok = false;
+        else if (h->host && *h->host && (s = config_setting_get_member(g, "host")) && !host_is_valid(h->host)) {
+                report(c, s, hk,
+                       "\"%s\" is not a host[:port] such as \"api.example.com\", \"api.example.com:8443\" "
+                       "or \"[::1]:8000\"",
+                       h->host);
+                ok = false;
+        }
+        if (config_setting_get_member(g, "headers"))
+                ok &= parse_strings(c, g, "headers", lk, DECL_HEADERS_MAX, "headers", check_header, false, &h->headers,
+                                    &h->n_headers);
+        else if (inherit)
+                ok &= copy_strv(c, inherit->headers, inherit->n_headers, &h->headers, &h->n_headers);
         return ok;
 }
 
@@ -654,8 +785,9 @@ static bool parse_ports(struct ctx *c, const config_setting_t *root, struct app_
 }
 
 static bool parse_health(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
-        static const char *const keys[] = { "path",       "command",     "expect_status", "body_contains",
-                                            "timeout_ms", "interval_ms", "successes",     "deadline_s", NULL };
+        static const char *const keys[] = { "path",       "command",     "expect_status", "body_contains", "host",
+                                            "headers",    "timeout_ms",  "interval_ms",   "successes",     "deadline_s",
+                                            NULL };
         config_setting_t *g;
         bool bad, ok = true;
 
@@ -667,11 +799,12 @@ static bool parse_health(struct ctx *c, const config_setting_t *root, struct app
                 d->health.http.path = strdup("/healthz");
                 d->health.http.body_contains = strdup("");
                 d->health.http.expect_status = 200;
+                d->health.http.host = strdup("");
                 d->health.timeout_ms = 500;
                 d->health.interval_ms = 100;
                 d->health.successes = 2;
                 d->health.deadline_s = 60;
-                if (!d->health.http.path || !d->health.http.body_contains)
+                if (!d->health.http.path || !d->health.http.body_contains || !d->health.http.host)
                         c->oom = true;
                 return true;
         }
@@ -690,14 +823,16 @@ static bool parse_health(struct ctx *c, const config_setting_t *root, struct app
                                "health.path and health.command exclude each other: probe over HTTP or run a command, not both");
                         ok = false;
                 }
-                for (const char *const *k = (const char *const[]) { "expect_status", "body_contains", NULL }; *k; k++)
+                for (const char *const *k = (const char *const[]) { "expect_status", "body_contains", "host", "headers",
+                                                                    NULL };
+                     *k; k++)
                         if (config_setting_get_member(g, *k)) {
                                 report(c, config_setting_get_member(g, *k), NULL,
                                        "health.%s only applies to HTTP probes, not to health.command", *k);
                                 ok = false;
                         }
         }
-        ok &= parse_http_check(c, g, "health", false, &d->health.http);
+        ok &= parse_http_check(c, g, "health", false, NULL, &d->health.http);
         if (!d->health.command && !d->health.http.path) {
                 d->health.http.path = strdup("/healthz");
                 if (!d->health.http.path)
@@ -711,7 +846,7 @@ static bool parse_health(struct ctx *c, const config_setting_t *root, struct app
 }
 
 static bool parse_smoke(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
-        static const char *const keys[] = { "path", "expect_status", "body_contains", NULL };
+        static const char *const keys[] = { "path", "expect_status", "body_contains", "host", "headers", NULL };
         config_setting_t *l;
         bool bad, ok = true;
         int n;
@@ -738,7 +873,9 @@ static bool parse_smoke(struct ctx *c, const config_setting_t *root, struct app_
                         continue;
                 }
                 check_keys(c, g, k, keys);
-                ok &= parse_http_check(c, g, k, true, &d->smoke[d->n_smoke++]);
+                /* Health's Host and headers are the app's way to be addressed, which its other paths
+                 * share: a check that sets either key replaces what it inherits ("" or [ ] for none). */
+                ok &= parse_http_check(c, g, k, true, &d->health.http, &d->smoke[d->n_smoke++]);
         }
         return ok;
 }

@@ -34,6 +34,12 @@ struct http_check {
         char *path;
         int expect_status;
         char *body_contains;
+        /* What the probe sends besides the request line: a Host ("" sends the address and port probed,
+         * curl's default) and extra "Name: value" lines. A smoke check holds health's unless it
+         * declares its own. */
+        char *host;
+        char **headers;
+        size_t n_headers;
 };
 
 struct app_decl {
@@ -113,6 +119,9 @@ struct app_decl {
 #define DECL_ENVIRONMENT_MAX 128
 #define DECL_ENVIRONMENT_FILES_MAX 16
 #define DECL_READ_WRITE_PATHS_MAX 64
+/* Extra header lines per probe (health, and each smoke check). Small enough that an app.env with every
+ * list full stays below what systemd reads of an environment file (see APP_ENV_SIZE_MAX). */
+#define DECL_HEADERS_MAX 8
 
 /* Problems found while reading one declaration, each already formatted as "FILE:LINE: message". */
 struct diag {
@@ -124,6 +133,7 @@ void diag_done(struct diag *d);
 /* Adds one message; -ENOMEM when it could not be. */
 int diag_add_printf(struct diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+void http_check_done(struct http_check *h);
 void app_decl_free(struct app_decl *d);
 static inline void app_decl_freep(struct app_decl **d) {
         if (*d)

@@ -14,6 +14,8 @@
 struct http_probe {
         CURL *curl;
         char *base;
+        struct curl_slist *headers;
+        char *host; /* the declared Host, for messages; NULL when curl's own */
         char body[BODY_MAX + 1];
         size_t len;
 };
@@ -59,8 +61,47 @@ int http_probe_new(const char *bind, int port, long timeout_ms, struct http_prob
 void http_probe_free(struct http_probe *p) {
         if (p->curl)
                 curl_easy_cleanup(p->curl);
+        curl_slist_free_all(p->headers);
+        free(p->host);
         free(p->base);
         free(p);
+}
+
+static int slist_add(struct curl_slist **l, const char *line) {
+        struct curl_slist *n = curl_slist_append(*l, line);
+
+        if (!n)
+                return -ENOMEM;
+        *l = n;
+        return 0;
+}
+
+int http_probe_set_headers(struct http_probe *p, const char *host, char *const *headers, size_t n_headers) {
+        _cleanup_free_ char *host_line = NULL, *host_copy = NULL;
+        struct curl_slist *l = NULL;
+        int r = 0;
+
+        /* A custom Host replaces curl's own; the URL, and with it where curl connects, stays the color's. */
+        if (!isempty(host)) {
+                if (asprintf(&host_line, "Host: %s", host) < 0) {
+                        host_line = NULL;
+                        return -ENOMEM;
+                }
+                host_copy = strdup(host);
+                r = host_copy ? slist_add(&l, host_line) : -ENOMEM;
+        }
+        for (size_t i = 0; r >= 0 && i < n_headers; i++)
+                r = slist_add(&l, headers[i]);
+        if (r < 0 || curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, l) != CURLE_OK) {
+                curl_slist_free_all(l);
+                return r < 0 ? r : -EIO;
+        }
+        /* curl keeps a pointer to the list, so the old one goes only once the new one is set. */
+        curl_slist_free_all(p->headers);
+        p->headers = l;
+        free(p->host);
+        p->host = TAKE_PTR(host_copy);
+        return 0;
 }
 
 /* A short, printable excerpt of a body for a one-line reason. */
@@ -76,12 +117,17 @@ static void excerpt(const char *body, size_t len, char *out, size_t outlen) {
 
 bool http_probe_check(struct http_probe *p, const char *path, long expect, const char *contains, char *reason,
                       size_t reason_size) {
-        _cleanup_free_ char *url = NULL;
+        _cleanup_free_ char *url = NULL, *what = NULL;
         long status = 0;
         char ex[100];
         CURLcode cc;
 
-        if (asprintf(&url, "%s%s", p->base, path) < 0) {
+        /* Messages name the address probed and, when declared, the Host the app judged the request by. */
+        if (asprintf(&url, "%s%s", p->base, path) < 0)
+                url = NULL;
+        else if ((p->host ? asprintf(&what, "%s (Host: %s)", url, p->host) : asprintf(&what, "%s", url)) < 0)
+                what = NULL;
+        if (!what) {
                 snprintf(reason, reason_size, "out of memory");
                 return false;
         }
@@ -89,18 +135,19 @@ bool http_probe_check(struct http_probe *p, const char *path, long expect, const
         curl_easy_setopt(p->curl, CURLOPT_URL, url);
         cc = curl_easy_perform(p->curl);
         if (cc != CURLE_OK) {
-                snprintf(reason, reason_size, "%s: %s", url, curl_easy_strerror(cc));
+                snprintf(reason, reason_size, "%s: %s", what, curl_easy_strerror(cc));
                 return false;
         }
         curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
         p->body[p->len] = 0;
         excerpt(p->body, p->len, ex, sizeof ex);
         if (status != expect) {
-                snprintf(reason, reason_size, "%s answered %ld, expected %ld; body: \"%s\"", url, status, expect, ex);
+                snprintf(reason, reason_size, "%s answered %ld, expected %ld; body: \"%s\"", what, status, expect, ex);
                 return false;
         }
         if (!isempty(contains) && !memmem(p->body, p->len, contains, strlen(contains))) {
-                snprintf(reason, reason_size, "%s answered %ld without \"%s\"; body: \"%s\"", url, status, contains, ex);
+                snprintf(reason, reason_size, "%s answered %ld without \"%s\"; body: \"%s\"", what, status, contains,
+                         ex);
                 return false;
         }
         return true;

@@ -14,6 +14,11 @@ static inline void http_probe_freep(struct http_probe **p) {
                 http_probe_free(*p);
 }
 
+/* What the next checks send besides the request line: host as the Host header ("" or NULL: the address
+ * and port probed, curl's default) and the header lines "Name: value". The connection still goes to
+ * the address and port given to http_probe_new(), and is kept for the next check. */
+int http_probe_set_headers(struct http_probe *p, const char *host, char *const *headers, size_t n_headers);
+
 /* GETs path; true when the status is expect and the body holds contains (when not empty). Otherwise
  * reason gets one line: the connect error, or the status and an excerpt of the body. */
 bool http_probe_check(struct http_probe *p, const char *path, long expect, const char *contains, char *reason,

@@ -44,6 +44,8 @@ _printf_(3, 4) int log_internal(int prio, int error, const char *fmt, ...);
 #define MESSAGE_ROLLBACK_FAILED "ba086b80eb6a4f91b0dc009ec1b23730"
 /* A deploy or rollback that died half-way was finished or undone by the next run. */
 #define MESSAGE_RECOVERED "e0defe5eeb1a40db90fc7ca241ae3786"
+/* The redirect rule set since boot was gone from the kernel (a flushed ruleset) or led elsewhere. */
+#define MESSAGE_REDIRECT_LOST "35808a6f08b74d90814ede27179a9a0c"
 
 extern const char *log_ident;
 

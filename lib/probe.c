@@ -27,7 +27,8 @@ bool probe_health_once(const struct app_env *e, enum color c, char *reason, size
 
         if (isempty(e->health_path))
                 return true;
-        if (http_probe_new(e->bind, e->port[c], e->health_timeout_ms, &p) < 0) {
+        if (http_probe_new(e->bind, e->port[c], e->health_timeout_ms, &p) < 0 ||
+            http_probe_set_headers(p, e->health_host, e->health_headers, e->n_health_headers) < 0) {
                 snprintf(reason, size, "cannot set up the HTTP probe");
                 return false;
         }

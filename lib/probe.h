@@ -9,6 +9,6 @@
 /* Substitutes every ${RELEASE} in s (smoke checks name the release they expect to see). */
 char *expand_release(const char *s, const char *release);
 
-/* Probes the color's health once over HTTP; true when healthy, or when the app has no HTTP health
- * check (its unit's own gate vouched for it at start). */
+/* Probes the color's health once over HTTP, with health's Host and headers, as the gate does; true when
+ * healthy, or when the app has no HTTP health check (its unit's own gate vouched for it at start). */
 bool probe_health_once(const struct app_env *e, enum color c, char *reason, size_t size);

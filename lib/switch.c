@@ -389,9 +389,12 @@ static int undo_target(sd_bus *bus, const struct app_env *e, struct switch_inten
                         arm_retire_timer(bus, e, i->to);
                 return 0;
         }
-        r = route_guard_stop(bus, e, i->to, ret_reason);
-        if (r < 0)
-                return r;
+        /* Before the first deploy the route is a placeholder on the blue port that nothing serves. */
+        if (i->from != _COLOR_INVALID) {
+                r = route_guard_stop(bus, e, i->to, ret_reason);
+                if (r < 0)
+                        return r;
+        }
         r = bus_unit_job(bus, "StopUnit", unit_name(e->app, "@", color_to_string(i->to), "service"), true,
                          STOP_TIMEOUT_USEC, &res, &err);
         if (r < 0)

@@ -41,11 +41,17 @@ static const struct app_file app_files[] = {
         { "multi-user.target.wants/", ".service" },
         { "multi-user.target.wants/", "-deploy-trigger.path" },
 };
-/* And those it gets when it declares the hook. */
-static const struct app_file app_hook_files[] = {
+/* And those it gets with a setting, each group all or none: a hook, the redirect switch. */
+static const struct app_file app_optional_files[] = {
         { "", "-pre-start@.service" },
         { "", "-post-switch@.service" },
+        { "", "-redirect.service" },
+        { "nftables.service.wants/", "-redirect.service" },
+        { "firewalld.service.wants/", "-redirect.service" },
 };
+static const struct {
+        size_t first, n;
+} app_optional_groups[] = { { 0, 1 }, { 1, 1 }, { 2, 3 } };
 
 static bool out_has(const char *out, const struct app_file *f, const char *app) {
         char path[4096];
@@ -63,9 +69,17 @@ static bool check_app_files(const char *out, const char *app) {
                 n += out_has(out, &app_files[i], app);
         if (n != 0 && n != ELEMENTSOF(app_files))
                 FAIL("app %s got %zu of its %zu files", app, n, ELEMENTSOF(app_files));
-        for (size_t i = 0; n == 0 && i < ELEMENTSOF(app_hook_files); i++)
-                if (out_has(out, &app_hook_files[i], app))
-                        FAIL("app %s got a hook unit without its other units", app);
+        for (size_t g = 0; g < ELEMENTSOF(app_optional_groups); g++) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < app_optional_groups[g].n; i++)
+                        k += out_has(out, &app_optional_files[app_optional_groups[g].first + i], app);
+                if (k != 0 && (n == 0 || k != app_optional_groups[g].n))
+                        FAIL("app %s got %zu of the %zu files of %s%s%s%s", app, k, app_optional_groups[g].n,
+                             app_optional_files[app_optional_groups[g].first].prefix, app,
+                             app_optional_files[app_optional_groups[g].first].suffix,
+                             n == 0 ? " without its other units" : "");
+        }
         return n > 0;
 }
 
@@ -74,9 +88,9 @@ static bool name_is_expected(const char *dir, const char *name) {
 
         snprintf(rel, sizeof rel, "%s%s%s", dir, *dir ? "/" : "", name);
         for (size_t a = 0; a < ELEMENTSOF(apps); a++)
-                for (size_t i = 0; i < ELEMENTSOF(app_files) + ELEMENTSOF(app_hook_files); i++) {
+                for (size_t i = 0; i < ELEMENTSOF(app_files) + ELEMENTSOF(app_optional_files); i++) {
                         const struct app_file *f = i < ELEMENTSOF(app_files) ? &app_files[i]
-                                                                             : &app_hook_files[i - ELEMENTSOF(app_files)];
+                                                                             : &app_optional_files[i - ELEMENTSOF(app_files)];
                         size_t np = strlen(f->prefix), na = strlen(apps[a]);
 
                         if (strncmp(rel, f->prefix, np) == 0 && strncmp(rel + np, apps[a], na) == 0 &&
@@ -119,8 +133,9 @@ static void check_tree(const char *out, const char *dir) {
                 if (lstat(p, &st) < 0)
                         FAIL("cannot stat %s: %m", p);
                 if (S_ISDIR(st.st_mode)) {
-                        if (!streq(rel, "bluegreen") && !streq(rel, "multi-user.target.wants") &&
-                            !streq(rel, "bluegreen/a") && !streq(rel, "bluegreen/b"))
+                        if (!streq(rel, "bluegreen") && !streq(rel, "bluegreen/a") && !streq(rel, "bluegreen/b") &&
+                            !streq(rel, "multi-user.target.wants") && !streq(rel, "nftables.service.wants") &&
+                            !streq(rel, "firewalld.service.wants"))
                                 FAIL("unexpected directory %s written", rel);
                         check_tree(out, rel);
                         continue;
@@ -129,8 +144,8 @@ static void check_tree(const char *out, const char *dir) {
                         FAIL("unexpected file %s written", rel);
                 if (S_ISREG(st.st_mode))
                         check_text(p, !streq(dir, "bluegreen/a") && !streq(dir, "bluegreen/b"));
-                else if (!S_ISLNK(st.st_mode) || strncmp(dir, "multi-user.target.wants", 23) != 0)
-                        FAIL("%s is neither a file nor a link in the wants directory", rel);
+                else if (!S_ISLNK(st.st_mode) || strlen(dir) < 6 || !streq(dir + strlen(dir) - 6, ".wants"))
+                        FAIL("%s is neither a file nor a link in a .wants directory", rel);
         }
 }
 

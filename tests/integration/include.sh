@@ -99,4 +99,27 @@ for style in upstream variable; do
         nginx_cmd -s quit
         for _ in $(seq 50); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
 done
+# Root writes the include where nginx reads it: a link planted at its name is replaced, never
+# followed, and a directory on its path that someone else could write is refused.
+echo "precious" >"$tmp/precious"
+ln -sf "$tmp/precious" "$tmp/conf.d/demo.conf"
+"$writer" upstream 127.0.0.1 $blue $green blue "$tmp/conf.d/demo.conf" || fail "the writer failed over a planted link"
+[ "$(cat "$tmp/precious")" = precious ] || fail "the writer followed the link planted at the include's name"
+[ -f "$tmp/conf.d/demo.conf" ] && [ ! -L "$tmp/conf.d/demo.conf" ] || fail "the include is not a regular file"
+ok "a link at the include's name is replaced, not followed"
+mkfifo "$tmp/conf.d/fifo.conf"
+timeout 5 "$writer" upstream 127.0.0.1 $blue $green blue "$tmp/conf.d/fifo.conf" || fail "the writer hung on, or failed over, a FIFO at the include's name"
+[ -f "$tmp/conf.d/fifo.conf" ] || fail "the FIFO was not replaced by the include"
+ok "a FIFO at the include's name is replaced without blocking"
+chmod 0777 "$tmp/conf.d"
+if "$writer" upstream 127.0.0.1 $blue $green green "$tmp/conf.d/demo.conf" 2>"$tmp/err"; then
+        fail "the writer wrote into a directory everyone can write"
+fi
+grep -q "Operation not permitted" "$tmp/err" || fail "unexpected refusal: $(cat "$tmp/err")"
+chmod 0755 "$tmp/conf.d"
+mkdir "$tmp/real" && ln -s "$tmp/real" "$tmp/linked"
+if "$writer" upstream 127.0.0.1 $blue $green green "$tmp/linked/demo.conf" 2>"$tmp/err"; then
+        fail "the writer followed a symbolic link in the include's directory path"
+fi
+ok "a directory anyone can write, or a link on the path, is refused"
 echo "include: all checks passed"

@@ -6,6 +6,10 @@
 #   redirect.sh NFT-SWITCH
 set -euo pipefail
 driver=$(readlink -f "$1")
+# The rule files the switch keeps go to a directory of the test's, not the host's /run/bluegreen.
+BLUEGREEN_NFT_RULE_DIR=$(mktemp -d)
+export BLUEGREEN_NFT_RULE_DIR
+trap 'rm -rf "$BLUEGREEN_NFT_RULE_DIR"' EXIT
 here=$(dirname "$(readlink -f "$0")")
 if [ "$(id -u)" -ne 0 ]; then
         echo "needs root for a network namespace and nftables; skipping"
@@ -13,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v nft >/dev/null || { echo "FAIL: nft is not installed"; exit 1; }
 
-exec unshare --net bash -s "$driver" "$here" <<'INNER'
+unshare --net bash -s "$driver" "$here" <<'INNER'
 set -euo pipefail
 driver=$1 here=$2
 fail() { echo "FAIL: $*"; exit 1; }

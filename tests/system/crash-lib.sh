@@ -27,8 +27,30 @@ crash_setup() { # MODE
         bg_release r2
         ct_exec systemctl start "$BG_APP.service"
         ct_exec systemctl reload nginx
+        crash_first_deploy started
+        crash_first_deploy routed
         bg_deploy r1
         bg_deploy r2
+}
+
+# The first deploy killed: undone, it leaves nothing deployed, and the next one goes through.
+crash_first_deploy() { # STEP
+        local label="first deploy killed at $1"
+        ct_exec systemctl set-environment "BLUEGREEN_TEST_CRASH_AT=bluegreen-deploy:$1"
+        ct_exec systemctl start "$BG_APP-deploy@r1.service" 2>/dev/null && fail "$label: it succeeded"
+        ct_exec systemctl unset-environment BLUEGREEN_TEST_CRASH_AT
+        assert_eq signal "$(ct_exec systemctl show -P Result "$BG_APP-deploy@r1.service")" "$label: it died by the signal"
+        ct_exec systemctl reload "$BG_APP.service"
+        [ ! -e "$CT_ROOT$BG_STATE/intent" ] || fail "$label: the intent is still there"
+        assert_eq none "$(crash_active)" "$label: nothing is live"
+        assert_eq "none none" "$(crash_pin blue) $(crash_pin green)" "$label: nothing is pinned"
+        case "$(bg_active "$BG_APP@blue.service")" in
+        inactive | failed) ok "$label: blue is stopped" ;;
+        *) fail "$label: blue is $(bg_active "$BG_APP@blue.service")" ;;
+        esac
+        ct_exec bluegreenctl status "$BG_APP" >/dev/null || fail "$label: bluegreenctl status reports a problem"
+        ok "$label: bluegreenctl status reports nothing wrong"
+        crash_history_says "$label" "deploy-interrupted"
 }
 
 crash_active() { cat "$CT_ROOT$BG_STATE/active" 2>/dev/null || echo none; }
@@ -106,7 +128,15 @@ crash_deploy_under_load() { # LABEL
                 fi
                 ok "$1: the next deploy under keep-alive load failed $failed requests (read errors) over $reloads nginx reloads (6 bare reloads: $CRASH_BARE)"
         fi
-        echo "RESULT case=$1 next_deploy_failed=$failed"
+        CRASH_LAST_FAILED=$failed
+}
+
+# One line for the record: what the next run found and did (its MESSAGE_RECOVERED entry), and what the
+# next deploy under load failed.
+crash_report() { # LABEL
+        local did
+        did=$(ct_exec journalctl -b --no-pager -o cat -n 1 MESSAGE_ID=e0defe5eeb1a40db90fc7ca241ae3786 | tail -n 1)
+        echo "RESULT case=\"$1\" settled=\"$did\" next_deploy_failed=${CRASH_LAST_FAILED:-?}"
 }
 
 crash_assert_consistent() { # LABEL WANT-ACTIVE WANT-BLUE-PIN WANT-GREEN-PIN WANT-SERVED
@@ -226,6 +256,7 @@ crash_deploy_case() { # STEP SETTLER
         else
                 crash_history_says "$label" "deploy-interrupted"
         fi
+        crash_report "$label"
 }
 
 # Kill a rollback at STEP, settle it, check, and deploy again under load.
@@ -252,6 +283,7 @@ crash_rollback_case() { # STEP SETTLER
                 crash_history_says "$label" "rollback-interrupted"
         fi
         crash_deploy_under_load "$label"
+        crash_report "$label"
 }
 
 # Every named step of a deploy and of a rollback, each settled by another of the programs that run
@@ -328,4 +360,5 @@ crash_power_cut_case() { # STEP
                 assert_eq "$B_PREV" "$(bg_wait_live_release "$B_PREV")" "$label: a rollback goes to the release before, $B_PREV"
         fi
         crash_deploy_under_load "$label"
+        crash_report "$label"
 }

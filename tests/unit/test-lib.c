@@ -334,6 +334,199 @@ static void test_app_env_limits(void) {
         unlink(path);
 }
 
+/* The awkward header values of the probe tests: what envfile_quote() must escape, and "%", which the
+ * generator must leave alone in an environment file. */
+static const char *const probe_header_values[] = {
+        "X-Probe-Token: a\"b\\c $HOME ${PORT} `id` 100% %i",
+        "X-Forwarded-Proto: https",
+        "X-Trailing-Backslash: C:\\",
+        "X-Unicode: caf\xc3\xa9 \xe2\x9c\x93",
+};
+
+/* The probe lines of one probe, as the generator writes them, n header lines cycling through the
+ * awkward values. */
+static void fprint_probe_lines(FILE *f, const char *prefix, const char *host, size_t n) {
+        _cleanup_free_ char *h = envfile_quote(host);
+
+        fprintf(f, "%s_HOST=%s\n%s_HEADER_COUNT=%zu\n", prefix, h ?: "", prefix, n);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *q = envfile_quote(probe_header_values[i % ELEMENTSOF(probe_header_values)]);
+
+                fprintf(f, "%s_HEADER_%zu=%s\n", prefix, i, q ?: "");
+        }
+}
+
+/* app_env_text() with the probe lines of health and of each smoke check put in: n_headers each. */
+static char *app_env_text_with_probes(int n_smoke, size_t n_headers) {
+        _cleanup_free_ char *base = app_env_text(n_smoke), *health = NULL;
+        char *text = NULL, *at;
+        size_t size;
+        FILE *f;
+
+        if (!base)
+                return NULL;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        /* Health's lines where the generator puts them, after BLUEGREEN_HEALTH_DEADLINE_S; a smoke
+         * check's after its BODY_CONTAINS line. */
+        for (char *line = strtok_r(base, "\n", &at); line; line = strtok_r(NULL, "\n", &at)) {
+                int i;
+                char c;
+
+                fprintf(f, "%s\n", line);
+                if (strncmp(line, "BLUEGREEN_HEALTH_DEADLINE_S=", 28) == 0)
+                        fprint_probe_lines(f, "BLUEGREEN_HEALTH", "api.example.com:8443", n_headers);
+                else if (sscanf(line, "BLUEGREEN_SMOKE_%d_BODY_CONTAIN%c", &i, &c) == 2 && c == 'S') {
+                        char prefix[64];
+
+                        snprintf(prefix, sizeof prefix, "BLUEGREEN_SMOKE_%d", i);
+                        fprint_probe_lines(f, prefix, i % 2 ? "[2001:db8::1]:8000" : "", n_headers);
+                }
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+static void check_probe_headers(char *const *got, size_t n_got, size_t n_want) {
+        CHECK(n_got == n_want);
+        for (size_t i = 0; i < n_got && i < n_want; i++)
+                CHECK_STR(got[i], probe_header_values[i % ELEMENTSOF(probe_header_values)]);
+}
+
+static int load_env_text(const char *text, struct app_env *e, const char **bad) {
+        char path[] = "/tmp/bluegreen-env-XXXXXX";
+        int fd = mkstemp(path), r;
+
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK(write_file_atomic(path, text ?: "", text ? strlen(text) : 0, 0600, 0) == 0);
+        r = app_env_from_file(path, e, bad);
+        unlink(path);
+        return r;
+}
+
+/* Health's and each smoke check's Host and header lines come back from app.env byte for byte, up to
+ * DECL_HEADERS_MAX of them and not one more; an app.env without them (written by an older generator)
+ * means none. */
+static void test_probe_headers_round_trip(void) {
+        for (size_t n = 0; n <= DECL_HEADERS_MAX + 1; n += (n == 1 ? DECL_HEADERS_MAX - 1 : 1)) {
+                _cleanup_free_ char *text = app_env_text_with_probes(DECL_SMOKE_MAX, n);
+                struct app_env e = {};
+                const char *bad = NULL;
+                int r;
+
+                CHECK(text != NULL);
+                r = load_env_text(text, &e, &bad);
+                if (n > DECL_HEADERS_MAX) {
+                        CHECK(r == -EINVAL);
+                        CHECK(bad && streq(bad, "BLUEGREEN_HEALTH_HEADER_COUNT"));
+                } else {
+                        CHECK(r == 0);
+                        if (r == 0) {
+                                CHECK_STR(e.health_host, "api.example.com:8443");
+                                check_probe_headers(e.health_headers, e.n_health_headers, n);
+                                for (int i = 0; i < e.n_smoke; i++) {
+                                        CHECK_STR(e.smoke[i].host, i % 2 ? "[2001:db8::1]:8000" : "");
+                                        check_probe_headers(e.smoke[i].headers, e.smoke[i].n_headers, n);
+                                }
+                        }
+                }
+                app_env_done(&e);
+        }
+
+        {
+                _cleanup_free_ char *text = app_env_text(1);
+                struct app_env e = {};
+                const char *bad = NULL;
+
+                CHECK(load_env_text(text, &e, &bad) == 0);
+                CHECK_STR(e.health_host, "");
+                CHECK(e.n_health_headers == 0);
+                CHECK(e.n_smoke == 1 && e.smoke[0].host && !*e.smoke[0].host && e.smoke[0].n_headers == 0);
+                app_env_done(&e);
+        }
+}
+
+/* What the generator wrote for golden case 100 (the golden test holds it to that) reads back as the
+ * values its declaration holds: host, headers, and what the smoke checks inherit. */
+static void test_probe_headers_golden(void) {
+        _cleanup_free_ char *dir = NULL, *conf = NULL, *env = NULL;
+        _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+        _cleanup_(diag_done) struct diag diag = {};
+        struct app_env e = {};
+        const char *bad = NULL;
+
+        /* Meson runs the test in the build directory, which __FILE__ is relative to. */
+        CHECK(asprintf(&dir, "%.*s/../generator/100-probe-host-and-headers", (int) (strrchr(__FILE__, '/') - __FILE__),
+                       __FILE__) > 0);
+        CHECK(asprintf(&conf, "%s/in/etc/bluegreen/django.conf", dir) > 0);
+        CHECK(asprintf(&env, "%s/expected/bluegreen/django/app.env", dir) > 0);
+        CHECK(app_decl_load(conf, "django", &d, &diag) == 0);
+        CHECK(app_env_from_file(env, &e, &bad) == 0);
+        if (!d || !e.app)
+                return app_env_done(&e);
+
+        CHECK_STR(d->health.http.host, "api.example.com");
+        CHECK(d->health.http.n_headers == 2);
+        CHECK_STR(d->health.http.headers[1], "X-Probe-Token: a\"b\\c $HOME 100%");
+        CHECK_STR(e.health_host, d->health.http.host);
+        CHECK(e.n_health_headers == d->health.http.n_headers);
+        for (size_t i = 0; i < e.n_health_headers && i < d->health.http.n_headers; i++)
+                CHECK_STR(e.health_headers[i], d->health.http.headers[i]);
+
+        CHECK(e.n_smoke == 4 && d->n_smoke == 4);
+        CHECK_STR(d->smoke[0].host, "api.example.com");
+        CHECK(d->smoke[0].n_headers == 2);
+        CHECK_STR(d->smoke[1].host, "api.example.com");
+        CHECK(d->smoke[1].n_headers == 1);
+        CHECK_STR(d->smoke[2].host, "[2001:db8::1]:8443");
+        CHECK(d->smoke[2].n_headers == 2);
+        CHECK_STR(d->smoke[3].host, "");
+        CHECK(d->smoke[3].n_headers == 0);
+        for (int i = 0; i < e.n_smoke && i < (int) d->n_smoke; i++) {
+                CHECK_STR(e.smoke[i].host, d->smoke[i].host);
+                CHECK(e.smoke[i].n_headers == d->smoke[i].n_headers);
+                for (size_t j = 0; j < e.smoke[i].n_headers && j < d->smoke[i].n_headers; j++)
+                        CHECK_STR(e.smoke[i].headers[j], d->smoke[i].headers[j]);
+        }
+        app_env_done(&e);
+}
+
+/* The health gate reads its Host and headers from its environment; a line that is not one line is
+ * refused, naming the variable. */
+static void test_probe_headers_environ(void) {
+        _cleanup_free_ char *host = NULL;
+        char **headers = NULL;
+        const char *bad = NULL;
+        size_t n = 0;
+
+        CHECK(setenv("BLUEGREEN_TEST_HOST", "api.example.com", 1) == 0);
+        CHECK(setenv("BLUEGREEN_TEST_HEADER_COUNT", "2", 1) == 0);
+        CHECK(setenv("BLUEGREEN_TEST_HEADER_0", probe_header_values[0], 1) == 0);
+        CHECK(setenv("BLUEGREEN_TEST_HEADER_1", "X-Split: a\r\nX-Injected: 1", 1) == 0);
+        CHECK(probe_headers_from_environ("BLUEGREEN_TEST", &host, &headers, &n, &bad) == -EINVAL);
+        CHECK(bad && streq(bad, "BLUEGREEN_TEST_HEADER_1"));
+        CHECK_STR(host, "api.example.com");
+        CHECK(n == 2);
+        for (size_t i = 0; i < n; i++)
+                free(headers[i]);
+        free(headers);
+        host = mfree(host);
+
+        CHECK(setenv("BLUEGREEN_TEST_HEADER_COUNT", "1", 1) == 0);
+        CHECK(probe_headers_from_environ("BLUEGREEN_TEST", &host, &headers, &n, &bad) == 0);
+        CHECK(n == 1);
+        if (n == 1)
+                CHECK_STR(headers[0], probe_header_values[0]);
+        for (size_t i = 0; i < n; i++)
+                free(headers[i]);
+        free(headers);
+}
+
 int main(void) {
         test_quoting();
         test_template();
@@ -343,6 +536,9 @@ int main(void) {
         test_utf8();
         test_envfile_round_trip();
         test_app_env_limits();
+        test_probe_headers_round_trip();
+        test_probe_headers_golden();
+        test_probe_headers_environ();
         printf("%d checks, %d failed\n", checks, failures);
         return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
