@@ -401,10 +401,14 @@ struct app_file {
         char *target;  /* a symlink's target */
 };
 
+/* The most an app writes: 3 environment files, 8 units, 2 hook units, the redirect unit and 4 links
+ * (checked in render_app()). */
+#define APP_FILES_MAX 18
+
 struct app_files {
         char *dir; /* bluegreen/APP: the app's environment files */
         bool made_dir;
-        struct app_file f[16];
+        struct app_file f[APP_FILES_MAX];
         size_t n;
         size_t n_written; /* f[0] up to f[n_written - 1] are on disk */
 };
@@ -542,6 +546,8 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 { "nftables.service.wants", "-redirect.service", true },
                 { "firewalld.service.wants", "-redirect.service", true },
         };
+        _Static_assert(3 + ELEMENTSOF(units) + ELEMENTSOF(hooks) + 1 + ELEMENTSOF(links) <= APP_FILES_MAX,
+                       "struct app_files holds every file an app may write");
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(links); i++)
                 if (redirect || !links[i].only_redirect)
                         r = app_files_add(a, strf("%s/%s%s", links[i].wants, d->name, links[i].suffix), NULL,

@@ -3,8 +3,9 @@
  * common.inc both may include; the input holds their texts cut by lines "%%" (see fuzz-scratch.h); an
  * empty text is a masked app, a missing one no app. Beyond memory errors, leaks and hangs it checks what
  * bluegreen-generator(8) promises: the exit status says whether every app got its units; an app gets all
- * of its units or none; nothing but those is written; every unit and environment file reads to systemd
- * as the lines written (no value continues its line onto the next). */
+ * of its units or none, and a sole app the parser accepts gets them; nothing but those is written;
+ * every unit and environment file reads to systemd as the lines written (no value continues its line
+ * onto the next). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decl.h"
 #include "fileio.h"
 #include "fuzz-scratch.h"
 #include "fuzz-target.h"
@@ -149,6 +151,18 @@ static void check_tree(const char *out, const char *dir) {
         }
 }
 
+/* With one app, no other can clash with it: the parser accepting it means the generator must generate it. */
+static void check_sole_app(const char *etc, const char *out) {
+        _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+        _cleanup_(diag_done) struct diag diag = {};
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/a.conf", etc) < 0)
+                abort();
+        if (app_decl_load(path, "a", &d, &diag) >= 0 && !check_app_files(out, "a"))
+                FAIL("the parser accepts a.conf, the only app, but the generator wrote none of its units");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char *etc, *out;
         static const char *const names[] = { "etc/a.conf", "etc/b.conf", "etc/common.inc" };
@@ -181,6 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         FAIL("units for app %s, which is masked", apps[a]);
         if ((status == EXIT_SUCCESS) != want_all)
                 FAIL("exit status %d, but %s", status, want_all ? "every app got its units" : "an app got no units");
+        if (lens[0] > 0 && (n < 2 || lens[1] == 0))
+                check_sole_app(etc, out);
         check_tree(out, "");
         return 0;
 }

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,24 @@ static void scratch_remove(void) {
                 remove_tree(dir, false);
 }
 
+/* A target that finds something aborts, which runs no atexit() handler: the directories of processes
+ * that are gone are removed by the next one. The name carries the PID for that. */
+static void remove_stale(const char *base) {
+        _cleanup_(closedirp) DIR *d = opendir(base);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                char path[PATH_MAX];
+                int pid;
+
+                if (sscanf(de->d_name, "bluegreen-fuzz.%d.", &pid) != 1 || pid <= 0 || kill(pid, 0) >= 0 ||
+                    errno != ESRCH)
+                        continue;
+                snprintf(path, sizeof path, "%s/%s", base, de->d_name);
+                remove_tree(path, false);
+        }
+}
+
 const char *scratch_dir(void) {
         const char *base = getenv("TMPDIR");
 
@@ -44,7 +64,8 @@ const char *scratch_dir(void) {
                 return dir;
         if (!base || access(base, W_OK) < 0)
                 base = access("/dev/shm", W_OK) >= 0 ? "/dev/shm" : "/tmp";
-        if (asprintf(&dir, "%s/bluegreen-fuzz.XXXXXX", base) < 0 || !mkdtemp(dir)) {
+        remove_stale(base);
+        if (asprintf(&dir, "%s/bluegreen-fuzz.%d.XXXXXX", base, (int) getpid()) < 0 || !mkdtemp(dir)) {
                 fprintf(stderr, "fuzz: cannot make a scratch directory in %s: %m\n", base);
                 abort();
         }

@@ -5,8 +5,9 @@
 #include <stdint.h>
 
 /* The private directory a fuzz target writes its inputs into and points the code under test at: made
- * once per process on a tmpfs where there is one (/dev/shm), removed at exit. Aborts when it cannot be
- * made: a target that cannot write its input tests nothing. */
+ * once per process on a tmpfs where there is one (/dev/shm), removed at exit, or by the next target
+ * when this one aborted. Aborts when it cannot be made: a target that cannot write its input tests
+ * nothing. */
 const char *scratch_dir(void);
 
 /* Writes len bytes as DIR/name (a path relative to the scratch directory), replacing what was there.
