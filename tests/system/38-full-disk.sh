@@ -23,13 +23,7 @@ crash_assert_consistent "full disk before the deploy" green r1 r2 r2
 
 # Now with space at the start, gone by the time "active" is written.
 ct_exec rm "$BG_STATE/filler"
-ct_exec systemctl set-environment "BLUEGREEN_TEST_PAUSE_AT=bluegreen-deploy:routed"
-ct_exec systemctl start --no-block "$BG_APP-deploy@r3.service"
-for _ in $(seq 300); do
-        ct_exec ps -o stat= -C bluegreen-deploy 2>/dev/null | grep -q T && break
-        sleep 0.1
-done
-ct_exec systemctl unset-environment BLUEGREEN_TEST_PAUSE_AT
+crash_start_paused "$BG_APP-deploy@r3.service" routed "full disk after the switch"
 assert_contains "$(bg_include)" "server 127.0.0.1:9011;" "paused after the switch: the include names blue (r3)"
 fill
 ct_sh "kill -CONT \$(ps -o pid= -C bluegreen-deploy)"

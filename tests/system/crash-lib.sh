@@ -314,6 +314,19 @@ crash_all_steps() {
         fi
 }
 
+# Starts the deploy UNIT with its pause point at STEP and waits until it has stopped itself there.
+crash_start_paused() { # UNIT STEP LABEL
+        ct_exec systemctl set-environment "BLUEGREEN_TEST_PAUSE_AT=bluegreen-deploy:$2"
+        ct_exec systemctl start --no-block "$1"
+        for _ in $(seq 300); do
+                ct_exec ps -o stat= -C bluegreen-deploy 2>/dev/null | grep -q T && break
+                sleep 0.1
+        done
+        ct_exec systemctl unset-environment BLUEGREEN_TEST_PAUSE_AT
+        ct_exec ps -o stat= -C bluegreen-deploy | grep -q T || fail "$3: the deploy never reached $2"
+        ok "$3: the deploy is stopped at $2"
+}
+
 # A power cut while a deploy is at STEP: the deploy stops itself there (its pause point), every
 # process of the container is frozen and its init killed, and the container boots again on the same
 # disk. bluegreen-boot settles the deploy before nginx starts; then a rollback goes to the release
@@ -325,14 +338,7 @@ crash_power_cut_case() { # STEP
         rel=p$CRASH_N
         bg_release "$rel"
         unit=$BG_APP-deploy@$rel.service
-        ct_exec systemctl set-environment "BLUEGREEN_TEST_PAUSE_AT=bluegreen-deploy:$step"
-        ct_exec systemctl start --no-block "$unit"
-        for _ in $(seq 300); do
-                ct_exec ps -o stat= -C bluegreen-deploy 2>/dev/null | grep -q T && break
-                sleep 0.1
-        done
-        ct_exec ps -o stat= -C bluegreen-deploy | grep -q T || fail "$label: the deploy never reached $step"
-        ok "$label: the deploy is stopped at $step"
+        crash_start_paused "$unit" "$step" "$label"
         ct_power_cut_and_boot_again
         for _ in $(seq 100); do
                 [ "$(bg_active "$BG_APP.service")" = active ] && break
