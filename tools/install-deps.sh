@@ -11,7 +11,7 @@ packages=(
         libsystemd-dev libconfig-dev libcurl4-openssl-dev libnftables-dev
         # the real parts the tests and the demo run
         systemd systemd-container nginx nftables curl wrk iproute2 procps
-        python3-fastapi python3-uvicorn gunicorn
+        python3-fastapi python3-uvicorn gunicorn python3-requests openssl
 )
 
 missing=()
