@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 export BLUEGREEN_BUILD_DIR=${1:-$PWD/build}
+. bench/build.sh
+bench_build "$BLUEGREEN_BUILD_DIR"
 deploys=${DEPLOYS:-10}
 . tests/system/bluegreen.sh
 

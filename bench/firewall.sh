@@ -19,6 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 export BLUEGREEN_BUILD_DIR=${1:-$PWD/build}
+. bench/build.sh
+bench_build "$BLUEGREEN_BUILD_DIR"
 events=${EVENTS:-5}
 . tests/system/bluegreen.sh
 ct_require_root_and_tools nft wrk python3

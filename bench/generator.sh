@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 build=${1:-build}
 gen=$build/generator/bluegreen-generator
-[ -x "$gen" ] || { echo "build first: meson setup $build && meson compile -C $build" >&2; exit 1; }
+. bench/build.sh
+bench_build "$build"
 runs=${RUNS:-21}
 # The output goes where systemd puts it, on a tmpfs (/run); /dev/shm stands in for it here. On a disk,
 # creating files costs far more than the generator's own work.

@@ -20,6 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 export BLUEGREEN_BUILD_DIR=${1:-$PWD/build}
+. bench/build.sh
+bench_build "$BLUEGREEN_BUILD_DIR"
 switches=${SWITCHES:-10}
 threads=${THREADS:-2}
 conns=${CONNS:-32}
