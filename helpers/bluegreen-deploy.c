@@ -79,10 +79,7 @@ static int fail(struct deploy *d, int code, const char *fmt, ...) {
                 r = switch_undo(d->bus, &d->env, &d->intent, "deploy-failed", 0, &undo_reason);
                 timeline_step(&d->tl, "undo");
                 if (r < 0) {
-                        snprintf(undo, sizeof undo,
-                                 " Undoing it failed too (%s): the next deploy, rollback or systemctl reload %s.service "
-                                 "settles it; bluegreenctl status shows it until then.",
-                                 undo_reason ?: strerror(-r), d->env.app);
+                        settle_describe_failed_undo(undo, sizeof undo, &d->env, undo_reason ?: strerror(-r));
                         code = EXIT_FAILURE;
                 }
         } else

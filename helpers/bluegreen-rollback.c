@@ -171,10 +171,7 @@ static int fail(struct rollback *b, int code, const char *why) {
 
         r = switch_undo(b->bus, &b->env, &b->intent, "rollback-failed", 0, &undo_reason);
         if (r < 0) {
-                snprintf(undo, sizeof undo,
-                         " Undoing it failed too (%s): the next deploy, rollback or systemctl reload %s.service "
-                         "settles it; bluegreenctl status shows it until then.",
-                         undo_reason ?: strerror(-r), b->env.app);
+                settle_describe_failed_undo(undo, sizeof undo, &b->env, undo_reason ?: strerror(-r));
                 code = EXIT_FAILURE;
         }
         log_event(LOG_ERR, MESSAGE_ROLLBACK_FAILED, b->env.app, b->state.release[b->prev], color_to_string(b->prev),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "settle.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -18,4 +19,11 @@ int settle_dead_switch(sd_bus *bus, const struct app_env *e, int route_flags) {
                 log_event(LOG_ERR, MESSAGE_RECOVERED, e->app, NULL, NULL, "%s: %s. Nothing else was done.", e->app,
                           summary ?: strerror(-r));
         return r;
+}
+
+void settle_describe_failed_undo(char *buf, size_t size, const struct app_env *e, const char *reason) {
+        snprintf(buf, size,
+                 " Undoing it failed too (%s): the next deploy, rollback or systemctl reload %s.service settles it; "
+                 "bluegreenctl status shows it until then.",
+                 reason, e->app);
 }

@@ -157,6 +157,7 @@ int switch_intent_load(const char *state_dir, struct switch_intent *ret) {
                 switch_intent_done(&i);
                 return -EBADMSG;
         }
+        i.from_disk = true;
         *ret = i;
         return 0;
 }
@@ -279,7 +280,8 @@ int route_guard_stop(sd_bus *bus, const struct app_env *e, enum color c, char **
 }
 
 /* History is appended to: each transaction writes one line, tagged with its id, so that a run that
- * died right after its line does not get a second one from whoever settles it. */
+ * died right after its line does not get a second one from whoever settles it. Only then is the
+ * history read: a live run knows it has not written its line yet. */
 static int history_once(const char *state_dir, const struct switch_intent *i, const char *event, const char *extra) {
         _cleanup_free_ char *tag = NULL, *detail = NULL;
         char **lines = NULL;
@@ -288,7 +290,7 @@ static int history_once(const char *state_dir, const struct switch_intent *i, co
         if (asprintf(&tag, "txn=%s", i->id) < 0 ||
             asprintf(&detail, "%s%s%s", tag, extra ? " " : "", extra ?: "") < 0)
                 return -ENOMEM;
-        r = state_history_tail(state_dir, 1, &lines, &n);
+        r = i->from_disk ? state_history_tail(state_dir, 1, &lines, &n) : 0;
         if (r >= 0 && n == 1 && lines[0] && strstr(lines[0], tag))
                 r = 0;
         else

@@ -43,6 +43,7 @@ struct switch_intent {
         char *pin[2];       /* the pins before (release directories), NULL for none */
         bool to_was_active; /* the target ran (warm) before the event */
         enum switch_phase phase;
+        bool from_disk;     /* read back after its run died, which may have written its history line */
 };
 
 /* Records the intent (phase SWITCH_PREPARED), synced, before anything is touched. A full disk fails
