@@ -159,7 +159,7 @@ bg_deploy r1
 assert_contains "$(ct_exec cat $rule_file)" "redirect to :9011" "a deploy rewrites the rule file"
 ct_exec nft -f /etc/nftables.conf
 serving "nft -f after the deploy of r1" 9011
-assert_eq r1 "$(bg_live_release)" "nginx serves r1"
+assert_eq r1 "$(bg_wait_live_release r1)" "nginx serves r1 (after the pooled connections to r2, at most keepalive_time_s, recycle)"
 ct_exec rm $rule_file
 ct_exec nft -f /etc/nftables.conf || fail "with no rule file, the include's pattern matches nothing and nft -f still succeeds"
 ok "with no rule file, nft -f /etc/nftables.conf still succeeds"
