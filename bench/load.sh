@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Zero downtime, measured: steady keep-alive load through real nginx while deploys and rollbacks
-# alternate, in each switch mode, in a booted systemd container with the example FastAPI/gunicorn app.
+# alternate, in each switch mode (reload, redirect, socket), in a booted systemd container with the
+# example FastAPI/gunicorn app (on 127.0.0.1:PORT, or in socket mode on unix:$SOCKET).
 # Three clients at once, in every phase: wrk over plain HTTP (port 8080), wrk over TLS, and
 # python-requests sessions (bench/clients/requests-load.py) over TLS, both through the runbook's
 # "listen 443 ssl http2" site with a self-signed certificate made at run time. In the same run, for
 # contrast: bare "systemctl reload nginx" under the same load (what reload mode cannot do better than),
 # the naive way (restarting the single running app in place), and in redirect mode a
-# "systemctl restart nftables" (Debian's ruleset begins with "flush ruleset").
+# "systemctl restart nftables" (Debian's ruleset begins with "flush ruleset"). Per mode it also prints
+# how long the old color kept nginx's pooled connections after the last switch (its tail), and, from
+# the deploys' and rollbacks' timelines, the route change of each switch and their whole times.
 #
 #   bench/load.sh [BUILD-DIR]          as root; default build dir: build
 # Knobs (environment): SWITCHES=10 (deploys + rollbacks, alternating, per mode), THREADS=2, CONNS=32
 # (plain wrk), TLS_CONNS=16 (TLS wrk), PY_THREADS=8 (requests sessions), PY_MAX=1000000 (requests in
-# all, per phase), STEADY_S=5 (steady-state window), MODES="reload redirect", BARE_RELOADS=5,
+# all, per phase), STEADY_S=5 (steady-state window), MODES="reload redirect socket", BARE_RELOADS=5,
 # RESTARTS=3, NFT_RESTARTS=3.
 # Every figure is printed with the command that measured it; lines starting "RESULT" are for
 # machines (tests/system/40-zero-downtime.sh reads them): label=MODE:_... is plain wrk, label=MODE_tls:_...
@@ -29,7 +32,7 @@ tls_conns=${TLS_CONNS:-16}
 py_threads=${PY_THREADS:-8}
 py_max=${PY_MAX:-1000000}
 steady=${STEADY_S:-5}
-modes=${MODES:-reload redirect}
+modes=${MODES:-reload redirect socket}
 bare_reloads=${BARE_RELOADS:-5}
 restarts=${RESTARTS:-3}
 nft_restarts=${NFT_RESTARTS:-3}
@@ -143,17 +146,51 @@ report() { # HEAD WHAT TAG [EVENTS]
         report_py "${base}_requests$colon $2" "$CT_DIR/$3.py" "${4:-}"
 }
 
-# How long the old color keeps serving nginx's pooled connections after a switch: until no
-# established connection is left on its port (bounded at 30 s).
-old_color_tail_ms() { # PORT
+# The connections nginx has open to COLOR now: established TCP connections to its port, or, in socket
+# mode, connections accepted on its socket (/proc/net/unix lists them with the listener's path, state
+# 03; they belong to nginx's network namespace, the container's).
+color_connections() { # MODE COLOR
+        if [ "$1" = socket ]; then
+                ct_exec awk -v p="/run/bluegreen/$BG_APP/$2/http.sock" '$6 == "03" && $8 == p' /proc/net/unix | wc -l
+        else
+                ct_exec ss -Htn state established "( sport = :$([ "$2" = blue ] && echo 9011 || echo 9012) )" | wc -l
+        fi
+}
+
+# How long the old color keeps serving nginx's pooled connections after a switch: until nginx has no
+# connection to it left (bounded at 30 s).
+old_color_tail_ms() { # MODE COLOR
         local start end
         start=$(date +%s%N)
         for _ in $(seq 1500); do
-                [ "$(ct_exec ss -Htn state established "( sport = :$1 )" | wc -l)" -eq 0 ] && break
+                [ "$(color_connections "$1" "$2")" -eq 0 ] && break
                 sleep 0.02
         done
         end=$(date +%s%N)
         echo $(( (end - start) / 1000000 ))
+}
+
+median_max() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%d %d", v[int((NR + 1) / 2)], v[NR]; else printf "- -" }'; }
+
+# From the timelines: the route change of each switch ("include+nginx -t" + "reload" + "new workers" in
+# reload mode, "redirect" or "link" in the others), and each deploy's and rollback's whole time
+# ("total"), as "ROUTE-MEDIAN ROUTE-MAX DEPLOY-MEDIAN DEPLOY-MAX ROLLBACK-MEDIAN ROLLBACK-MAX" in ms.
+switch_times() { # TIMELINES-FILE
+        local per
+        per=$(sed 's/^ *\([a-z]*\)[^:]*: /\1, /; s/; /, /' "$1" | awk -F', ' '{
+                route = 0; total = 0
+                for (i = 2; i <= NF; i++) {
+                        n = split($i, w, " ")
+                        name = w[1]
+                        for (k = 2; k < n - 1; k++) name = name " " w[k]
+                        if (name ~ /^(include\+nginx -t|reload|new workers|redirect|link)$/) route += w[n - 1]
+                        if (name == "total") total = w[n - 1]
+                }
+                print $1, route, total
+        }')
+        echo "$(awk '{ print $2 }' <<<"$per" | median_max)" \
+                "$(awk '$1 == "deploy" { print $3 }' <<<"$per" | median_max)" \
+                "$(awk '$1 == "rollback" { print $3 }' <<<"$per" | median_max)"
 }
 
 # The journal's position now, and the timeline a unit logged after it (journald may still be writing).
@@ -174,8 +211,7 @@ setup_mode() { # MODE
         case "$1" in
         reload) bg_setup >/dev/null ;;
         redirect) BG_LIVE_PORT=9010 bg_setup >/dev/null ;;
-        # socket: the declaration's switch = "socket" (issue 8, item 1) goes here, and the tail below
-        # then counts connections on the live color's socket instead of its port.
+        socket) BG_SWITCH=socket bg_setup >/dev/null ;;
         *) fail "unknown switch mode $1" ;;
         esac
         tls_site
@@ -197,7 +233,7 @@ steady_phase() { # MODE
 
 # Alternate deploys and rollbacks under load, then the old color's tail with the load still on.
 switch_phase() { # MODE
-        local n=0 next live=r1 c tl t0 took old_port tail_ms running
+        local n=0 next live=r1 c tl t0 took old tail_ms running times
         # The bound only: the load stops when the tail is measured.
         load_start $(( switches * 8 + 30 )) switches
         t0=$(date +%s)
@@ -216,14 +252,21 @@ switch_phase() { # MODE
                 n=$((n + 1))
         done
         took=$(( $(date +%s) - t0 ))
-        old_port=$([ "$(cat "$CT_ROOT$BG_STATE/active")" = blue ] && echo 9012 || echo 9011)
-        tail_ms=$(old_color_tail_ms "$old_port")
+        old=$([ "$(cat "$CT_ROOT$BG_STATE/active")" = blue ] && echo green || echo blue)
+        tail_ms=$(old_color_tail_ms "$1" "$old")
         running=$(load_running)
         load_stop
         report "$1:" "$switches switches in ${took}s" switches "$switches"
         echo "  old color's tail after the last switch: ${tail_ms} ms until its last connection from nginx closed" \
                 "(load still running then: $running)"
         echo "RESULT label=${1}_tail tail_ms=$tail_ms"
+        read -r -a times <<<"$(switch_times "$CT_DIR/timelines")"
+        echo "  route change per switch (timeline steps, below): median ${times[0]} ms, largest ${times[1]} ms;" \
+                "whole deploy: median ${times[2]} ms, largest ${times[3]} ms; whole rollback: median ${times[4]} ms," \
+                "largest ${times[5]} ms"
+        echo "RESULT label=${1}_switch_time route_median_ms=${times[0]} route_max_ms=${times[1]}" \
+                "deploy_median_ms=${times[2]} deploy_max_ms=${times[3]} rollback_median_ms=${times[4]}" \
+                "rollback_max_ms=${times[5]}"
         cat "$CT_DIR/timelines"
 }
 

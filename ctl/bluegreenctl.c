@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * bluegreenctl: what is live. Reads the parameters the generator wrote, the recorded state and, over
- * sd-bus, what systemd says of each color and retire timer. See bluegreenctl(1).
+ * sd-bus, what systemd says of each color, retire timer and watch. See bluegreenctl(1).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,14 +12,20 @@
 #include <time.h>
 
 #include "appenv.h"
+#include "auto-history.h"
 #include "bus.h"
 #include "decl.h"
+#include "json.h"
+#include "live-failure.h"
 #include "log.h"
 #include "macro.h"
 #include "nft.h"
+#include "socket-link.h"
 #include "state.h"
 #include "switch.h"
 #include "unit-name.h"
+#include "verbs.h"
+#include "watch-units.h"
 
 #define EXIT_NOT_RUNNING 3
 #define EXIT_NO_SUCH_APP 4
@@ -32,33 +38,26 @@ static bool arg_json;
 static void help(void) {
         printf("Usage: bluegreenctl [--json] status [APP...]\n\n"
                "Shows, for each bluegreen app (or the ones named), the live color, the release and\n"
-               "unit state of each color, when the old color retires, and the last deploys.\n\n"
+               "unit state of each color, when the old color retires, a watch that runs, the last\n"
+               "automatic rollback or failover, and the last deploys.\n\n"
                "  --json      print JSON instead of text\n"
                "  -h, --help  show this help\n\n"
                "Exit status: 0 every live color is running; 1 error; 3 an app's live color is not\n"
                "running; 4 no such app; 5 an app's route and recorded state disagree, or a deploy\n"
                "or rollback died half-way and is not settled yet (the reason is shown); 64 bad usage.\n"
-               "With several apps, the most serious wins: 1, then 4, then 5, then 3.\n");
+               "With several apps, the most serious wins: 1, then 4, then 5, then 3.\n\n"
+               "The other commands (each with its own --help):\n"
+               "  verify [--name APP] [FILE|APP...]    check declarations as the generator does\n"
+               "  deploy [--no-block] APP RELEASE      deploy, showing each step as it happens\n"
+               "  rollback [--no-block] APP            roll back, showing each step as it happens\n"
+               "  releases [-q] APP                    the release directories and what holds them\n"
+               "  prune --keep N [--dry-run] APP       remove the oldest releases nothing holds\n"
+               "  history [-n N] APP                   deploys, rollbacks and retirements, newest first\n");
 }
 
 static const char *generator_dir(void) {
         /* systemd's normal generator output directory; a test may point elsewhere. */
         return getenv("BLUEGREEN_GENERATOR_DIR") ?: "/run/systemd/generator";
-}
-
-static void json_string(const char *s) {
-        putchar('"');
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char) *s;
-
-                if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                else if (c < 0x20)
-                        printf("\\u%04x", c);
-                else
-                        putchar(c);
-        }
-        putchar('"');
 }
 
 struct color_info {
@@ -98,6 +97,127 @@ static void color_info_done(struct color_info *ci) {
         free(ci->timer_state);
 }
 
+/* What bluegreen does, or did, on its own: the watch that runs, the last automatic rollback or
+ * failover, and a live color that failed for good. */
+struct auto_info {
+        struct watch_unit *watches;
+        size_t n_watches;
+        long long watch_left_s; /* -1: unknown */
+        struct auto_event last;
+        bool has_last;
+        bool live_failed;
+        struct live_failure failure;
+        char hint[512];
+};
+
+static void auto_info_load(sd_bus *bus, const struct app_env *e, const struct app_state *s, struct auto_info *a) {
+        struct timespec mono;
+
+        *a = (struct auto_info) { .watch_left_s = -1 };
+        a->has_last = auto_history_last(e->state_dir, &a->last) > 0;
+        if (!bus)
+                return;
+        (void) watch_units_running(bus, e->app, &a->watches, &a->n_watches);
+        if (a->n_watches > 0 && a->watches[0].active_since_usec > 0) {
+                long long end = (long long) a->watches[0].active_since_usec + e->watch_duration_s * 1000000LL, now;
+
+                clock_gettime(CLOCK_MONOTONIC, &mono);
+                now = (long long) mono.tv_sec * 1000000 + mono.tv_nsec / 1000;
+                a->watch_left_s = end > now ? (end - now) / 1000000 : 0;
+        }
+        /* Without probing: as another user, a socket-mode color cannot be probed, and its unit being
+         * active is what a failover asks first. */
+        if (s->active != _COLOR_INVALID &&
+            live_failure_check(bus, e, s->active, false, &a->failure) > 0) {
+                a->live_failed = true;
+                if (a->failure.other_warm)
+                        snprintf(a->hint, sizeof a->hint,
+                                 "the %s color is warm: %s fails over to it (if it did not: systemctl start "
+                                 "%s-rollback)",
+                                 color_to_string(color_other(s->active)),
+                                 unit_name(e->app, "-failover@", color_to_string(s->active), "service"), e->app);
+                else
+                        live_failure_hint(e, s->active, s->release[s->active], a->hint, sizeof a->hint);
+        }
+}
+
+static void auto_info_done(struct auto_info *a) {
+        watch_units_free(a->watches, a->n_watches);
+}
+
+static const char *outcome_text(const char *outcome) {
+        if (streq(outcome, "rollback"))
+                return "";
+        if (streq(outcome, "rollback-failed"))
+                return " (IT FAILED: see its journal)";
+        if (streq(outcome, "rollback-interrupted"))
+                return " (IT WAS INTERRUPTED and undone: systemctl start the rollback again)";
+        return " (not completed)";
+}
+
+static void auto_info_print(const struct app_env *e, const struct app_state *s, const struct auto_info *a) {
+        for (size_t k = 0; k < a->n_watches; k++) {
+                printf("  watch: %s", a->watches[k].release);
+                if (k == 0 && a->watch_left_s >= 0)
+                        printf(", %llds left", a->watch_left_s);
+                printf(" (%s)\n", a->watches[k].unit);
+        }
+        if (a->live_failed)
+                printf("  FAILED: the live color %s failed for good (%s), %s%s\n", color_to_string(s->active),
+                       *a->failure.result ? a->failure.result : "failed",
+                       a->failure.other_warm ? "" : "no warm color: ", a->hint);
+        if (a->has_last)
+                printf("  last %s: %s, %s -> %s (%s): %s%s\n", a->last.event, a->last.when, a->last.from,
+                       a->last.release, a->last.color >= 0 ? color_to_string(a->last.color) : "?", a->last.reason,
+                       outcome_text(a->last.outcome));
+}
+
+static void auto_info_json(const struct app_state *s, const struct auto_info *a) {
+        printf(",\"watch\":");
+        if (a->n_watches > 0) {
+                printf("{\"release\":");
+                json_string(a->watches[0].release);
+                printf(",\"unit\":");
+                json_string(a->watches[0].unit);
+                printf(",\"left_s\":");
+                if (a->watch_left_s >= 0)
+                        printf("%lld}", a->watch_left_s);
+                else
+                        printf("null}");
+        } else
+                printf("null");
+        printf(",\"live_failed\":");
+        if (a->live_failed) {
+                printf("{\"result\":");
+                json_string_or_null(a->failure.result);
+                printf(",\"warm_color\":");
+                json_string_or_null(a->failure.other_warm ? color_to_string(color_other(s->active)) : NULL);
+                printf(",\"hint\":");
+                json_string(a->hint);
+                printf("}");
+        } else
+                printf("null");
+        printf(",\"last_auto_rollback\":");
+        if (a->has_last) {
+                printf("{\"event\":");
+                json_string(a->last.event);
+                printf(",\"time\":");
+                json_string(a->last.when);
+                printf(",\"from\":");
+                json_string(a->last.from);
+                printf(",\"release\":");
+                json_string(a->last.release);
+                printf(",\"color\":");
+                json_string_or_null(a->last.color >= 0 ? color_to_string(a->last.color) : NULL);
+                printf(",\"reason\":");
+                json_string(a->last.reason);
+                printf(",\"outcome\":");
+                json_string_or_null(a->last.outcome);
+                printf("}");
+        } else
+                printf("null");
+}
+
 /* What bluegreen cannot explain yet, in one line: a deploy or rollback that died half-way, or a route
  * that leads elsewhere than the state says. NULL when all agree. */
 static char *consistency_problem(sd_bus *bus, const struct app_env *e, const struct app_state *s) {
@@ -123,7 +243,10 @@ static char *consistency_problem(sd_bus *bus, const struct app_env *e, const str
         if (r == -EPERM)
                 return NULL; /* reading the rule needs root; said on the switch line */
         if (r < 0) {
-                (void) asprintf(&p, "cannot read the route (%s): %s", e->switch_mode == SWITCH_REDIRECT ? "redirect rule" : e->nginx_include,
+                (void) asprintf(&p, "cannot read the route (%s): %s",
+                                e->switch_mode == SWITCH_REDIRECT ? "redirect rule"
+                                : e->switch_mode == SWITCH_SOCKET ? e->socket_live
+                                                                  : e->nginx_include,
                                 strerror(-r));
                 return p;
         }
@@ -135,6 +258,27 @@ static char *consistency_problem(sd_bus *bus, const struct app_env *e, const str
                                 routed == _COLOR_INVALID ? "neither color" : color_to_string(routed),
                                 color_to_string(s->active), e->app);
         return p;
+}
+
+/* "switch: socket, /run/bluegreen/APP/live.sock -> green/http.sock (green)" */
+static void socket_line_print(const struct app_env *e, sd_bus *bus) {
+        _cleanup_free_ char *st = NULL;
+        enum color to = _COLOR_INVALID;
+        char target[4096];
+        ssize_t n;
+
+        printf("  switch: socket, %s -> ", e->socket_live);
+        n = readlink(e->socket_live, target, sizeof target - 1);
+        if (n >= 0 && socket_link_get(e, &to) >= 0) {
+                target[n] = 0;
+                printf("%s (%s)\n", target, to >= 0 ? color_to_string(to) : "?");
+                return;
+        }
+        /* A failed unit cannot be reloaded; starting it restarts nothing either. */
+        if (bus)
+                (void) bus_unit_get_string(bus, unit_name(e->app, "", NULL, "service"), "org.freedesktop.systemd1.Unit",
+                                           "ActiveState", &st);
+        printf("(NO LINK: systemctl %s %s.service)\n", st && streq(st, "active") ? "reload" : "start", e->app);
 }
 
 static int show_app(sd_bus *bus, const char *app, bool first) {
@@ -174,6 +318,8 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
         _cleanup_free_ char *problem = consistency_problem(bus, &e, &s);
         if (problem)
                 ret = 2;
+        struct auto_info ai;
+        auto_info_load(bus, &e, &s, &ai);
 
         if (arg_json) {
                 printf("%s{\"app\":", first ? "" : ",");
@@ -201,11 +347,25 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                         else
                                 printf("null");
                 }
+                if (e.switch_mode == SWITCH_SOCKET) {
+                        enum color to = _COLOR_INVALID;
+
+                        printf(",\"live_socket\":");
+                        json_string(e.socket_live);
+                        printf(",\"socket_to\":");
+                        json_string_or_null(socket_link_get(&e, &to) >= 0 && to >= 0 ? color_to_string(to) : NULL);
+                }
                 printf(",\"colors\":{");
                 for (int c = 0; c < 2; c++) {
                         printf("%s", c ? "," : "");
                         json_string(color_to_string(c));
-                        printf(":{\"port\":%d,\"release\":", e.port[c]);
+                        printf(":{\"port\":%d,", e.port[c]);
+                        if (e.switch_mode == SWITCH_SOCKET) {
+                                printf("\"socket\":");
+                                json_string(e.socket[c]);
+                                printf(",");
+                        }
+                        printf("\"release\":");
                         if (s.release[c])
                                 json_string(s.release[c]);
                         else
@@ -223,7 +383,9 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                 printf("null");
                         printf("}");
                 }
-                printf("},\"history\":[");
+                printf("}");
+                auto_info_json(&s, &ai);
+                printf(",\"history\":[");
                 for (int i = 0; i < n_hist; i++) {
                         printf("%s", i ? "," : "");
                         json_string(hist[i]);
@@ -237,14 +399,17 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                         printf("live %s, release %s%s\n", color_to_string(s.active), s.release[s.active] ?: "?",
                                live_running ? "" : "  (LIVE COLOR NOT RUNNING)");
                 for (int c = 0; c < 2; c++) {
-                        char retire[64] = "";
+                        char retire[64] = "", where[32] = "socket";
 
                         if (ci[c].retire_in_s >= 0)
                                 snprintf(retire, sizeof retire, ", retires in %llds", ci[c].retire_in_s);
-                        printf("  %-5s %-6s port %-5d %-24s %s (%s)%s\n", color_to_string(c),
-                               s.active == c ? "LIVE" : "", e.port[c], s.release[c] ?: "-",
+                        if (e.switch_mode != SWITCH_SOCKET)
+                                snprintf(where, sizeof where, "port %d", e.port[c]);
+                        printf("  %-5s %-6s %-10s %-24s %s (%s)%s\n", color_to_string(c),
+                               s.active == c ? "LIVE" : "", where, s.release[c] ?: "-",
                                ci[c].active_state ?: "unknown", ci[c].sub_state ?: "unknown", retire);
                 }
+                auto_info_print(&e, &s, &ai);
                 if (problem)
                         printf("  PROBLEM: %s\n", problem);
                 printf("  nginx include: %s\n", e.nginx_include);
@@ -266,8 +431,10 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                 printf("  switch: redirect, port %d -> (NO RULE: systemctl %s %s.service)\n", e.port_live,
                                        st && streq(st, "active") ? "reload" : "start", app);
                         }
-                } else
-                        printf("  switch: reload\n");
+                } else if (e.switch_mode == SWITCH_SOCKET)
+                        socket_line_print(&e, bus);
+                else
+                        printf("  switch: %s\n", switch_mode_to_string(e.switch_mode));
                 if (n_hist > 0) {
                         printf("  history:\n");
                         for (int i = 0; i < n_hist; i++)
@@ -280,6 +447,7 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
         free(hist);
         for (int c = 0; c < 2; c++)
                 color_info_done(&ci[c]);
+        auto_info_done(&ai);
         state_done(&s);
         app_env_done(&e);
         return ret;
@@ -340,6 +508,10 @@ int main(int argc, char *argv[]) {
         int c, n_apps = 0, r, ret = EXIT_SUCCESS;
 
         log_setup("bluegreenctl");
+        /* The other commands, each with options of its own: ctl/verbs.h. */
+        r = verb_dispatch(argc, argv);
+        if (r >= 0)
+                return r;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'j':

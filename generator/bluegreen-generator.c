@@ -4,7 +4,6 @@
  * See bluegreen-generator(8) and systemd.generator(7). It reads only declarations, writes only into
  * the output directory it is given, and talks to no other process: it runs before D-Bus exists.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,34 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "decl.h"
 #include "fileio.h"
+#include "host-check.h"
 #include "log.h"
 #include "macro.h"
 #include "template.h"
-#include "trust.h"
-
-static const char *const default_search_path[] = {
-        "/etc/bluegreen",
-        "/run/bluegreen",
-        "/usr/local/lib/bluegreen",
-        "/usr/lib/bluegreen",
-};
 
 /* A budget for each hook (database migrations can be slow) and, from it, for a whole deploy, so that a
  * hung step ends the deploy instead of holding the app's lock for ever. */
 #define HOOK_TIMEOUT_S 900
 #define NGINX_SWITCH_BUDGET_S 120
-
-/* The units of an app are its name plus one of these; "" is the app unit and "@" the color template. */
-static const char *const unit_suffixes[] = {
-        ".service",         "@.service",           "-deploy@.service",          "-rollback.service",
-        "-retire@.timer",   "-retire@.service",    "-deploy-trigger.path",      "-deploy-trigger.service",
-        "-pre-start@.service", "-post-switch@.service", "-redirect.service",
-};
 
 /* The directories in the output directory that all apps share. */
 static const char *const shared_dirs[] = {
@@ -49,124 +34,6 @@ static const char *const shared_dirs[] = {
         "nftables.service.wants",
         "firewalld.service.wants",
 };
-
-/* The unit directories below the generator's in systemd's search path: a unit there with the name of
- * one of ours would be shadowed. (/etc and /run/systemd/system come first, so an admin's own unit or
- * mask there wins over ours, as it should, and is no clash.) */
-static const char *const system_unit_path[] = {
-        "/usr/local/lib/systemd/system",
-        "/usr/lib/systemd/system",
-        "/lib/systemd/system",
-};
-
-struct declaration {
-        char *name;
-        char *path;
-        bool masked;
-        bool failed;
-        int ports[3];
-        /* What two apps must not share either: one would overwrite the other's include or trigger, or
-         * nginx would refuse two upstream blocks of one name. */
-        char *include;
-        char *upstream; /* NULL unless the upstream style defines a block */
-        char *trigger;
-};
-
-struct declarations {
-        struct declaration *items;
-        size_t n;
-};
-
-static void declarations_done(struct declarations *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->items[i].name);
-                free(l->items[i].path);
-                free(l->items[i].include);
-                free(l->items[i].upstream);
-                free(l->items[i].trigger);
-        }
-        free(l->items);
-}
-
-static bool declarations_has(const struct declarations *l, const char *name) {
-        for (size_t i = 0; i < l->n; i++)
-                if (streq(l->items[i].name, name))
-                        return true;
-        return false;
-}
-
-static int declaration_cmp(const void *a, const void *b) {
-        return strcmp(((const struct declaration *) a)->name, ((const struct declaration *) b)->name);
-}
-
-/* systemd's masking convention: an empty file, or a link to /dev/null, hides the same name further down
- * the search path. */
-static bool is_masked(const struct stat *st) {
-        if (S_ISREG(st->st_mode))
-                return st->st_size == 0;
-        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
-}
-
-/* Collects the declarations of one directory, skipping names already found in a directory that takes
- * precedence. Names that cannot become unit names are logged and counted as failures. */
-static int scan_dir(const char *dir, struct declarations *l) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int r = 0;
-
-        d = opendir(dir);
-        if (!d) {
-                if (errno == ENOENT)
-                        return 0;
-                return log_warning_errno(-errno, "Failed to open %s, ignoring: %m", dir), 0;
-        }
-
-        while ((errno = 0, de = readdir(d))) {
-                _cleanup_free_ char *name = NULL, *path = NULL;
-                struct declaration *n;
-                struct stat st;
-                size_t len = strlen(de->d_name);
-
-                if (de->d_name[0] == '.' || len <= 5 || !streq(de->d_name + len - 5, ".conf"))
-                        continue;
-
-                name = strndup(de->d_name, len - 5);
-                if (!name || asprintf(&path, "%s/%s", dir, de->d_name) < 0)
-                        return log_oom();
-
-                if (declarations_has(l, name))
-                        continue;
-
-                if (stat(path, &st) < 0) {
-                        log_warning_errno(-errno, "Failed to stat %s, ignoring: %m", path);
-                        continue;
-                }
-                if (!is_masked(&st) && !S_ISREG(st.st_mode)) {
-                        log_warning("%s is not a regular file, ignoring.", path);
-                        continue;
-                }
-                if (!is_masked(&st) && !app_name_is_valid(name)) {
-                        log_error("%s: \"%s\" is not a valid app name: use 1 to 64 letters, digits, \"_\" or \"-\"; skipping it.",
-                                  path, name);
-                        if (r >= 0)
-                                r = -EINVAL;
-                        continue;
-                }
-
-                n = realloc(l->items, (l->n + 1) * sizeof(*l->items));
-                if (!n)
-                        return log_oom();
-                l->items = n;
-                l->items[l->n++] = (struct declaration) {
-                        .name = TAKE_PTR(name),
-                        .path = TAKE_PTR(path),
-                        .masked = is_masked(&st),
-                };
-        }
-        if (errno != 0)
-                log_warning_errno(-errno, "Failed to read %s, ignoring the rest of it: %m", dir);
-        return r;
-}
 
 /* The variables every template of an app can use. Values are owned here. */
 struct vars {
@@ -209,6 +76,17 @@ static void vars_quoted(struct vars *vs, const char *name, const char *value) {
 
 static void vars_unit(struct vars *vs, const char *name, const char *value) {
         vars_put(vs, name, unit_escape_specifiers(value));
+}
+
+_printf_(1, 2) static char *strf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return k < 0 ? NULL : s;
 }
 
 /* Appends one formatted line to a growing block of text (owned by *block). */
@@ -323,6 +201,69 @@ static int render_smoke_lines(const struct app_decl *d, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* RUN_ROOT/APP/COLOR/http.sock, or for no color RUN_ROOT/APP/live.sock, the link nginx connects through. */
+static char *socket_path(const struct app_decl *d, const char *color) {
+        char *p;
+
+        if (color)
+                return asprintf(&p, BLUEGREEN_RUN_ROOT "/%s/%s/" BLUEGREEN_SOCKET_NAME, d->name, color) < 0 ? NULL : p;
+        return asprintf(&p, BLUEGREEN_RUN_ROOT "/%s/" BLUEGREEN_SOCKET_LIVE_NAME, d->name) < 0 ? NULL : p;
+}
+
+/* The socket paths ("" unless in socket mode) and what the color unit needs for them. */
+static void fill_socket_vars(struct vars *vs, const struct app_decl *d) {
+        static const char *const names[] = { "Q_SOCKET_BLUE", "Q_SOCKET_GREEN", "Q_SOCKET_LIVE" };
+        static const char *const colors[] = { "blue", "green", NULL };
+        bool socket = d->nginx.switch_mode == SWITCH_SOCKET;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = socket ? socket_path(d, colors[i]) : strdup("");
+
+                vars_put(vs, names[i], p ? envfile_quote(p) : NULL);
+        }
+        /* systemd makes the directory before ExecStartPre= runs, and sets its owner and mode again for
+         * every process it starts, so nginx's group is let in by ACL entries, which it leaves alone; the
+         * umask keeps the socket the app creates open to that group and closed to everyone else. */
+        vars_put(vs, "SOCKET_LINES",
+                 socket ? strf("# Only nginx's group may reach the socket: bluegreen-socket-dir lets it in with an ACL on the directory.\n"
+                               "UMask=0007\nRuntimeDirectoryMode=0750\nExecStartPre=+%s/bluegreen-socket-dir",
+                               BLUEGREEN_LIBEXECDIR)
+                        : strdup(""));
+}
+
+static void fill_watch_vars(struct vars *vs, const struct app_decl *d) {
+        int retire_after = d->drain_s > d->watch.duration_s ? d->drain_s : d->watch.duration_s;
+
+        vars_int(vs, "WATCH_DURATION_S", d->watch.duration_s);
+        vars_int(vs, "WATCH_FAILURES", d->watch.failures);
+        vars_int(vs, "WATCH_INTERVAL_MS", d->watch.interval_ms);
+        /* The old color stays warm until the new one's watch is over, so that going back stays instant. */
+        vars_int(vs, "RETIRE_AFTER_S", retire_after);
+        vars_put(vs, "RETIRE_WHY",
+                 d->watch.duration_s > d->drain_s ? strf("the %d s watch of its successor (drain_s is %d)",
+                                                         d->watch.duration_s, d->drain_s)
+                                                  : strf("%d s of drain", d->drain_s));
+}
+
+/* The line that writes the app's figures when a unit ends (the boot when it is done: it stays active),
+ * none when metrics are off. "-": a helper that could not run must not fail the unit it reports on. */
+static void fill_metrics_vars(struct vars *vs, const struct app_decl *d) {
+        static const struct {
+                const char *var, *setting, *event;
+        } lines[] = {
+                { "METRICS_DEPLOY", "ExecStopPost", "deploy" },     { "METRICS_ROLLBACK", "ExecStopPost", "rollback" },
+                { "METRICS_RETIRE", "ExecStopPost", "retire" },     { "METRICS_WATCH", "ExecStopPost", "watch" },
+                { "METRICS_FAILOVER", "ExecStopPost", "failover" }, { "METRICS_BOOT", "ExecStartPost", "boot" },
+        };
+        bool on = !isempty(d->metrics.directory);
+
+        vars_quoted(vs, "Q_METRICS_DIR", d->metrics.directory);
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                vars_put(vs, lines[i].var,
+                         on ? strf("%s=-%s/bluegreen-metrics %s", lines[i].setting, BLUEGREEN_LIBEXECDIR, lines[i].event)
+                            : strdup(""));
+}
+
 static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env_dir) {
         _cleanup_free_ char *state_dir = NULL, *smoke = NULL;
         int start_timeout = d->health.deadline_s + 5;
@@ -384,6 +325,10 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_int(vs, "HAS_PRE_START", !!d->hooks.pre_start);
         vars_int(vs, "HAS_POST_SWITCH", !!d->hooks.post_switch);
         vars_quoted(vs, "Q_TRIGGER", d->trigger);
+        vars_quoted(vs, "Q_NGINX_GROUP", d->nginx.group);
+        fill_socket_vars(vs, d);
+        fill_watch_vars(vs, d);
+        fill_metrics_vars(vs, d);
 }
 
 struct output {
@@ -401,9 +346,9 @@ struct app_file {
         char *target;  /* a symlink's target */
 };
 
-/* The most an app writes: 3 environment files, 8 units, 2 hook units, the redirect unit and 4 links
- * (checked in render_app()). */
-#define APP_FILES_MAX 18
+/* The most an app writes: 3 environment files, 9 units, the watch unit, 2 hook units, the redirect
+ * unit and 4 links (checked in render_app()). */
+#define APP_FILES_MAX 20
 
 struct app_files {
         char *dir; /* bluegreen/APP: the app's environment files */
@@ -440,17 +385,6 @@ static int app_files_add(struct app_files *a, char *path, char *content, char *t
         return 0;
 }
 
-_printf_(1, 2) static char *strf(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        return k < 0 ? NULL : s;
-}
-
 /* Takes ownership of path. */
 static int render_file(struct app_files *a, char *path, const char *tmpl_name, const struct tvar *v, size_t n) {
         const char *tmpl = template_get(tmpl_name);
@@ -474,6 +408,7 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 { "retire.service", "-retire@.service" },
                 { "deploy-trigger.path", "-deploy-trigger.path" },
                 { "deploy-trigger.service", "-deploy-trigger.service" },
+                { "failover.service", "-failover@.service" },
         };
         _cleanup_(vars_done) struct vars vs = {};
         _cleanup_free_ char *env_dir = NULL, *sandbox = NULL;
@@ -497,13 +432,19 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
         r = render_file(a, strf("%s/app.env", a->dir), "app.env", vs.v, vs.n);
         for (int c = 0; r >= 0 && c < 2; c++) {
                 const char *color = c == 0 ? "blue" : "green";
+                _cleanup_free_ char *sock = NULL, *listen = NULL;
                 struct tvar v[ELEMENTSOF(vs.v) + 2];
-                char port[16];
 
-                snprintf(port, sizeof port, "%d", c == 0 ? d->port_blue : d->port_green);
+                /* What the app binds to: its socket in socket mode, its port otherwise. */
+                if (d->nginx.switch_mode == SWITCH_SOCKET)
+                        listen = (sock = socket_path(d, color)) ? strf("SOCKET=%s", sock) : NULL;
+                else
+                        listen = strf("PORT=%d", c == 0 ? d->port_blue : d->port_green);
+                if (!listen)
+                        return -ENOMEM;
                 memcpy(v, vs.v, vs.n * sizeof(struct tvar));
                 v[vs.n] = (struct tvar) { "COLOR", color };
-                v[vs.n + 1] = (struct tvar) { "PORT", port };
+                v[vs.n + 1] = (struct tvar) { "LISTEN", listen };
                 r = render_file(a, strf("%s/%s.env", a->dir, color), "color.env", v, vs.n + 2);
         }
 
@@ -530,6 +471,8 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 v[vs.n + 1] = (struct tvar) { "HOOK_NAME", hooks[i].name };
                 r = render_file(a, strf("%s%s", d->name, hooks[i].suffix), "hook.service", v, vs.n + 2);
         }
+        if (r >= 0 && d->watch.duration_s > 0)
+                r = render_file(a, strf("%s-watch@.service", d->name), "watch.service", vs.v, vs.n);
         if (r >= 0 && redirect)
                 r = render_file(a, strf("%s-redirect.service", d->name), "redirect.service", vs.v, vs.n);
 
@@ -546,7 +489,7 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 { "nftables.service.wants", "-redirect.service", true },
                 { "firewalld.service.wants", "-redirect.service", true },
         };
-        _Static_assert(3 + ELEMENTSOF(units) + ELEMENTSOF(hooks) + 1 + ELEMENTSOF(links) <= APP_FILES_MAX,
+        _Static_assert(3 + ELEMENTSOF(units) + 1 + ELEMENTSOF(hooks) + 1 + ELEMENTSOF(links) <= APP_FILES_MAX,
                        "struct app_files holds every file an app may write");
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(links); i++)
                 if (redirect || !links[i].only_redirect)
@@ -603,247 +546,58 @@ static int unwrite_app(int dest_fd, struct app_files *a, const char **ret_failed
         return r;
 }
 
-/* An app called "nginx" would replace nginx.service: the generator's output takes precedence over the
- * vendor unit directories. Such a name is refused rather than allowed to shadow a real unit. */
-struct unit_names {
-        int dirfds[ELEMENTSOF(system_unit_path)];
-        const char *dirs[ELEMENTSOF(system_unit_path)];
-        size_t n_dirs;
-        char **names; /* with many apps: every file name in those directories, sorted */
-        size_t n, size;
-        bool listed;
-};
-
-static void unit_names_done(struct unit_names *u) {
-        for (size_t i = 0; i < u->n_dirs; i++)
-                close(u->dirfds[i]);
-        for (size_t i = 0; i < u->n; i++)
-                free(u->names[i]);
-        free(u->names);
+/* Logs what the host's checks found, in the order they found it. */
+static void log_report(struct host_report *rep) {
+        for (size_t i = 0; i < rep->n; i++)
+                log_internal(rep->msgs[i].prio, 0, "%s", rep->msgs[i].text);
+        host_report_done(rep);
 }
 
-static int cmp_names(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
+/* Renders and writes the units of an app that passed the host's checks: all of them or none. */
+static int generate_app(const char *dest, int dest_fd, const struct app_decl *d) {
+        _cleanup_(app_files_done) struct app_files files = {};
+        const char *failed;
+        int k;
 
-/* With few apps, asking for each name costs less than reading the directories (hundreds of entries);
- * with many, reading each directory once costs less than thousands of look-ups. */
-#define LIST_UNIT_DIRS_FROM_APPS 8
+        k = render_app(dest, d, &files);
+        if (k < 0)
+                return log_error_errno(k, "Failed to generate the units of \"%s\" from %s: %m", d->name, d->source);
+        k = write_app(dest_fd, &files, &failed);
+        if (k < 0) {
+                const char *not_removed = NULL;
+                size_t n_written = files.n_written;
+                int q = unwrite_app(dest_fd, &files, &not_removed);
 
-/* Opens each unit directory once; on a merged-/usr system /lib and /usr/lib are one, opened once. */
-static int unit_names_load(struct unit_names *u, size_t n_apps) {
-        const char *e = getenv("BLUEGREEN_SYSTEM_UNIT_PATH");
-        struct stat seen[ELEMENTSOF(system_unit_path)];
-
-        for (size_t i = 0; i < (e ? 1 : ELEMENTSOF(system_unit_path)); i++) {
-                const char *dir = e ?: system_unit_path[i];
-                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                bool dup = false;
-
-                if (fd < 0)
-                        continue;
-                if (fstat(fd, &seen[u->n_dirs]) < 0) {
-                        close(fd);
-                        continue;
-                }
-                for (size_t j = 0; j < u->n_dirs; j++)
-                        dup = dup || (seen[j].st_dev == seen[u->n_dirs].st_dev && seen[j].st_ino == seen[u->n_dirs].st_ino);
-                if (dup) {
-                        close(fd);
-                        continue;
-                }
-                u->dirs[u->n_dirs] = dir;
-                u->dirfds[u->n_dirs++] = fd;
+                log_error_errno(k,
+                                "%s: failed to create %s/%s: %m%s. Removed the %zu files of app \"%s\" "
+                                "written before it; no units for it, ignoring.",
+                                d->source, dest, failed, k == -EEXIST ? " (another generator's file?)" : "",
+                                n_written, d->name);
+                if (q < 0)
+                        log_warning_errno(q, "Failed to remove %s/%s, ignoring: %m", dest, not_removed);
+                return k;
         }
-        if (n_apps <= LIST_UNIT_DIRS_FROM_APPS)
-                return 0;
-
-        u->listed = true;
-        for (size_t i = 0; i < u->n_dirs; i++) {
-                _cleanup_(closedirp) DIR *d = NULL;
-                struct dirent *de;
-                int fd = dup(u->dirfds[i]);
-
-                if (fd < 0 || !(d = fdopendir(fd))) {
-                        if (fd >= 0)
-                                close(fd);
-                        return -errno;
-                }
-                while ((de = readdir(d))) {
-                        struct stat st;
-
-                        if (de->d_name[0] == '.' || de->d_type == DT_DIR)
-                                continue;
-                        /* Some file systems do not say what an entry is: drop-in directories are no clash. */
-                        if (de->d_type == DT_UNKNOWN &&
-                            fstatat(u->dirfds[i], de->d_name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode))
-                                continue;
-                        if (u->n == u->size) {
-                                size_t size = u->size ? u->size * 2 : 512;
-                                char **nn = realloc(u->names, size * sizeof(char *));
-
-                                if (!nn)
-                                        return -ENOMEM;
-                                u->names = nn;
-                                u->size = size;
-                        }
-                        u->names[u->n] = strdup(de->d_name);
-                        if (!u->names[u->n])
-                                return -ENOMEM;
-                        u->n++;
-                }
-        }
-        if (u->n > 0)
-                qsort(u->names, u->n, sizeof(char *), cmp_names);
         return 0;
-}
-
-static const char *clashing_system_unit(const struct unit_names *u, const char *app, char *buf, size_t size) {
-        for (size_t s = 0; s < ELEMENTSOF(unit_suffixes); s++) {
-                char key[512], *k = key;
-
-                snprintf(key, sizeof key, "%s%s", app, unit_suffixes[s]);
-                if (u->listed && !bsearch(&k, u->names, u->n, sizeof(char *), cmp_names))
-                        continue;
-                for (size_t i = 0; i < u->n_dirs; i++) {
-                        struct stat st;
-
-                        if (fstatat(u->dirfds[i], key, &st, AT_SYMLINK_NOFOLLOW) >= 0 && !S_ISDIR(st.st_mode)) {
-                                snprintf(buf, size, "%s/%s", u->dirs[i], key);
-                                return buf;
-                        }
-                }
-        }
-        return NULL;
-}
-
-/* "shop-rollback" would write shop-rollback.service, which is shop's rollback unit. */
-static const char *clashing_app(const struct declarations *l, const char *app) {
-        static const char *const middles[] = { "-deploy", "-rollback", "-retire", "-deploy-trigger", "-pre-start",
-                                               "-post-switch", "-redirect" };
-
-        for (size_t i = 0; i < l->n; i++) {
-                size_t n = strlen(l->items[i].name);
-
-                if (l->items[i].masked || strncmp(app, l->items[i].name, n) != 0)
-                        continue;
-                for (size_t m = 0; m < ELEMENTSOF(middles); m++)
-                        if (streq(app + n, middles[m]))
-                                return l->items[i].name;
-        }
-        return NULL;
-}
-
-static const struct declaration *port_owner(const struct declarations *l, size_t upto, int port) {
-        for (size_t i = 0; i < upto; i++)
-                if (!l->items[i].masked && !l->items[i].failed && port > 0 &&
-                    (l->items[i].ports[0] == port || l->items[i].ports[1] == port || l->items[i].ports[2] == port))
-                        return &l->items[i];
-        return NULL;
-}
-
-static const struct declaration *sharing_owner(const struct declarations *l, size_t upto, const struct app_decl *d,
-                                               const char **what) {
-        for (size_t i = 0; i < upto; i++) {
-                const struct declaration *o = &l->items[i];
-
-                if (o->masked || o->failed)
-                        continue;
-                if (o->include && streq(o->include, d->nginx.include))
-                        return *what = "nginx include", o;
-                if (o->upstream && d->nginx.style == NGINX_STYLE_UPSTREAM && streq(o->upstream, d->nginx.upstream))
-                        return *what = "nginx upstream name", o;
-                if (o->trigger && streq(o->trigger, d->trigger))
-                        return *what = "trigger file", o;
-        }
-        return NULL;
-}
-
-/* Settings that hand root to the deploy user are warned about, not refused (see lib/trust.h). */
-static int log_trust_warnings(const struct app_decl *d) {
-        _cleanup_(diag_done) struct diag warnings = {};
-        int r = trust_check(d, &warnings);
-
-        for (size_t i = 0; i < warnings.n; i++)
-                log_warning("%s", warnings.msgs[i]);
-        return r;
-}
-
-static int split_search_path(char ***ret, size_t *n_ret) {
-        const char *e = getenv("BLUEGREEN_CONFIG_PATH");
-        char **l = NULL;
-        size_t n = 0;
-
-        if (!e) {
-                l = calloc(ELEMENTSOF(default_search_path), sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                for (; n < ELEMENTSOF(default_search_path); n++)
-                        if (!(l[n] = strdup(default_search_path[n])))
-                                goto oom;
-                *ret = l;
-                *n_ret = n;
-                return 0;
-        }
-
-        for (const char *p = e; *p;) {
-                size_t k = strcspn(p, ":");
-                char **nl;
-
-                if (k > 0) {
-                        char cwd[4096] = "";
-
-                        nl = realloc(l, (n + 1) * sizeof(char *));
-                        if (!nl)
-                                goto oom;
-                        l = nl;
-                        /* SourcePath= must be absolute, so a relative directory is taken from here. */
-                        if (p[0] != '/' && !getcwd(cwd, sizeof cwd))
-                                goto oom;
-                        if (asprintf(&l[n], "%s%s%.*s", cwd, *cwd ? "/" : "", (int) k, p) < 0)
-                                goto oom;
-                        n++;
-                }
-                p += k;
-                if (*p == ':')
-                        p++;
-        }
-        *ret = l;
-        *n_ret = n;
-        return 0;
-oom:
-        for (size_t i = 0; i < n; i++)
-                free(l[i]);
-        free(l);
-        return -ENOMEM;
 }
 
 static int run(const char *dest, _unused_ const char *early, _unused_ const char *late) {
-        _cleanup_(declarations_done) struct declarations decls = {};
-        _cleanup_(unit_names_done) struct unit_names system_units = {};
+        _cleanup_(host_done) struct host host = {};
+        _cleanup_(host_report_done) struct host_report rep = {};
         _cleanup_close_ int dest_fd = -1;
-        char **dirs = NULL;
-        size_t n_dirs = 0;
         int r = 0, k;
 
-        k = split_search_path(&dirs, &n_dirs);
+        /* Which declarations exist and which of them the checks across apps let through: lib/host-check.h,
+         * shared with bluegreenctl verify. */
+        k = host_scan(&host, &rep);
+        log_report(&rep);
+        if (k == -ENOMEM)
+                log_oom();
         if (k < 0)
-                return log_oom();
-        for (size_t i = 0; i < n_dirs; i++) {
-                k = scan_dir(dirs[i], &decls);
-                if (r >= 0 && k < 0)
-                        r = k;
-                free(dirs[i]);
-        }
-        free(dirs);
-
-        /* Sorted, so the output (and the log) does not depend on directory order. */
-        if (decls.n > 0)
-                qsort(decls.items, decls.n, sizeof(*decls.items), declaration_cmp);
-        if (decls.n == 0)
+                r = k;
+        if (host.n == 0)
                 return r;
 
-        if (unit_names_load(&system_units, decls.n) < 0)
+        if (host_units_load(&host) < 0)
                 return log_oom();
         dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dest_fd < 0)
@@ -853,113 +607,32 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 if (mkdirat(dest_fd, shared_dirs[i], 0755) < 0 && errno != EEXIST)
                         return log_error_errno(-errno, "Failed to create %s/%s: %m", dest, shared_dirs[i]);
 
-        for (size_t i = 0; i < decls.n; i++) {
+        for (size_t i = 0; i < host.n; i++) {
                 _cleanup_(app_decl_freep) struct app_decl *d = NULL;
-                _cleanup_(diag_done) struct diag diag = {};
-                _cleanup_(app_files_done) struct app_files files = {};
+                int failed = 0;
 
-                const struct declaration *other;
-                const char *clash, *failed;
-                char buf[4096];
-
-                if (decls.items[i].masked) {
-                        log_debug("%s is masked, skipping.", decls.items[i].path);
+                if (host.items[i].masked) {
+                        log_debug("%s is masked, skipping.", host.items[i].path);
                         continue;
                 }
-                decls.items[i].failed = true;
-
-                if ((clash = clashing_system_unit(&system_units, decls.items[i].name, buf, sizeof buf))) {
-                        log_error("%s: the app name \"%s\" would replace %s; rename the declaration. No units generated.",
-                                  decls.items[i].path, decls.items[i].name, clash);
-                        if (r >= 0)
-                                r = -EEXIST;
-                        continue;
-                }
-                if ((clash = clashing_app(&decls, decls.items[i].name))) {
-                        log_error("%s: the units of \"%s\" would replace those of app \"%s\"; rename the declaration. "
-                                  "No units generated.",
-                                  decls.items[i].path, decls.items[i].name, clash);
-                        if (r >= 0)
-                                r = -EEXIST;
-                        continue;
-                }
-
-                k = app_decl_load(decls.items[i].path, decls.items[i].name, &d, &diag);
-                if (k < 0) {
-                        for (size_t j = 0; j < diag.n; j++)
-                                log_error("%s", diag.msgs[j]);
-                        if (diag.n == 0)
-                                log_error_errno(k, "Failed to load %s: %m", decls.items[i].path);
-                        log_error("%s: no units generated for app \"%s\".", decls.items[i].path, decls.items[i].name);
-                        if (r >= 0)
-                                r = k;
-                        continue;
-                }
-                if (log_trust_warnings(d) < 0)
+                k = host_check(&host, i, &d, &failed, &rep);
+                log_report(&rep);
+                if (k < 0)
                         return log_oom();
-
-                other = port_owner(&decls, i, d->port_blue);
-                if (!other)
-                        other = port_owner(&decls, i, d->port_green);
-                if (!other)
-                        other = port_owner(&decls, i, d->port_live);
-                if (!other) {
-                        const char *what = NULL;
-
-                        other = sharing_owner(&decls, i, d, &what);
-                        if (other) {
-                                log_error("%s: the %s of \"%s\" is already that of app \"%s\" (%s)%s. No units generated.",
-                                          d->source, what, d->name, other->name, other->path,
-                                          streq(what, "trigger file") ? "; give it a trigger of its own (trigger = \"...\")"
-                                                                      : "");
-                                if (r >= 0)
-                                        r = -EEXIST;
-                                continue;
-                        }
-                }
-                if (other) {
-                        char live[32] = "";
-
-                        if (d->port_live)
-                                snprintf(live, sizeof live, ", live %d", d->port_live);
-                        log_error("%s: a port of \"%s\" (%d, %d%s) is already taken by app \"%s\" (%s). No units generated.",
-                                  d->source, d->name, d->port_blue, d->port_green, live, other->name, other->path);
+                if (!d) {
                         if (r >= 0)
-                                r = -EADDRINUSE;
+                                r = failed;
                         continue;
                 }
-
-                k = render_app(dest, d, &files);
+                k = generate_app(dest, dest_fd, d);
                 if (k < 0) {
-                        log_error_errno(k, "Failed to generate the units of \"%s\" from %s: %m", d->name, d->source);
                         if (r >= 0)
                                 r = k;
                         continue;
                 }
-                k = write_app(dest_fd, &files, &failed);
-                if (k < 0) {
-                        const char *not_removed = NULL;
-                        size_t n_written = files.n_written;
-                        int q = unwrite_app(dest_fd, &files, &not_removed);
-
-                        log_error_errno(k,
-                                        "%s: failed to create %s/%s: %m%s. Removed the %zu files of app \"%s\" "
-                                        "written before it; no units for it, ignoring.",
-                                        d->source, dest, failed, k == -EEXIST ? " (another generator's file?)" : "",
-                                        n_written, d->name);
-                        if (q < 0)
-                                log_warning_errno(q, "Failed to remove %s/%s, ignoring: %m", dest, not_removed);
-                        if (r >= 0)
-                                r = k;
-                        continue;
-                }
-                decls.items[i].failed = false;
-                decls.items[i].ports[0] = d->port_blue;
-                decls.items[i].ports[1] = d->port_green;
-                decls.items[i].ports[2] = d->port_live;
-                decls.items[i].include = strdup(d->nginx.include);
-                decls.items[i].upstream = d->nginx.style == NGINX_STYLE_UPSTREAM ? strdup(d->nginx.upstream) : NULL;
-                decls.items[i].trigger = strdup(d->trigger);
+                (void) host_report_reload_notice(d, &rep);
+                log_report(&rep);
+                (void) host_claim(&host, i, d);
         }
         /* Leave no empty directories behind (when no app could be generated, or none in redirect mode);
          * one that is not empty stays. */
@@ -967,6 +640,7 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 (void) unlinkat(dest_fd, shared_dirs[i], AT_REMOVEDIR);
         return r;
 }
+
 
 int main(int argc, char *argv[]) {
         if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {

@@ -3,8 +3,9 @@
  * bluegreen-boot: the ExecStart= and ExecReload= of APP.service. First it settles a deploy or rollback
  * that died half-way (a power cut, say: see lib/switch.h). Then, before nginx starts, it routes traffic
  * as recorded: the include (or one that points at the blue port when nothing was deployed yet, so
- * nginx never fails for want of it), or the redirect rule. Last it starts the live color, and only it,
- * on its pinned release. See bluegreen-boot(8).
+ * nginx never fails for want of it), the redirect rule, or the live socket link (the kernel forgets the
+ * rule at every boot, and the link lies on a tmpfs). Last it starts the live color, and only it, on its
+ * pinned release. See bluegreen-boot(8).
  *
  * With --route-only (APP-redirect.service, run again whenever nftables.service or firewalld.service
  * starts, restarts or reloads, each of which replaces the whole ruleset) it does the first half only:
@@ -32,9 +33,9 @@ static void help(void) {
         printf("Usage: bluegreen-boot [--route-only]\n\n"
                "Brings the app described by the BLUEGREEN_* environment back as it was recorded:\n"
                "settles a deploy or rollback that died half-way, routes nginx to the live color (writes\n"
-               "its include, reloading nginx when it runs and the include changed; or sets its redirect\n"
-               "rule) and starts the live color. Run by APP.service at boot and on\n"
-               "systemctl reload APP.service.\n\n"
+               "its include, reloading nginx when it runs and the include changed; and sets its redirect\n"
+               "rule or its live socket link) and starts the live color. Run by APP.service at boot and\n"
+               "on systemctl reload APP.service.\n\n"
                "  --route-only  settle, then set only the redirect rule of the live color (no include,\n"
                "                no color start); run by APP-redirect.service after the firewall\n"
                "                replaced the ruleset\n\n"
@@ -45,7 +46,8 @@ static void help(void) {
 }
 
 /* Before nginx starts: the include must exist and lead to the live color, and the stable port of the
- * redirect switch must too (the kernel forgets the rule at every boot). */
+ * redirect switch or the stable socket of the socket switch must too (the kernel forgets the rule at
+ * every boot; the link lies on a tmpfs). */
 static int route(sd_bus *bus, const struct app_env *e, const struct app_state *s) {
         _cleanup_free_ char *reason = NULL;
         struct timeline tl;

@@ -33,6 +33,7 @@
 #include "switch.h"
 #include "timeline.h"
 #include "unit-name.h"
+#include "watch-units.h"
 
 static void help(void) {
         printf("Usage: bluegreen-deploy RELEASE\n\n"
@@ -40,7 +41,10 @@ static void help(void) {
                "BLUEGREEN_* environment, as APP-deploy@RELEASE.service does:\n"
                "  systemctl start APP-deploy@RELEASE\n\n"
                "First it settles a deploy or rollback of the app that died half-way (finishes or\n"
-               "undoes it). A deploy that fails undoes itself: traffic, state and pins stay as before.\n\n"
+               "undoes it), then ends a watch of the app that runs. A deploy that fails undoes itself:\n"
+               "traffic, state and pins stay as before. After the switch it starts the watch of\n"
+               "RELEASE, APP-watch@RELEASE.service, which rolls back on its own if RELEASE goes bad\n"
+               "within $BLUEGREEN_WATCH_DURATION_S seconds.\n\n"
                "Exit status: 0 deployed; 1 internal error (state not writable, systemd unreachable,\n"
                "an interrupted deploy that cannot be settled); 2 bad release name, missing release or\n"
                "environment; 3 a check failed (pre_start hook, start and health gate, smoke check);\n"
@@ -59,6 +63,7 @@ struct deploy {
         uint64_t started_realtime;
         struct switch_intent intent;
         bool begun; /* the intent is recorded: a failure undoes it */
+        char *watched; /* the release whose watch this deploy ended */
 };
 
 /* Undoes what the deploy did, logs why it failed, and returns code. */
@@ -84,6 +89,8 @@ static int fail(struct deploy *d, int code, const char *fmt, ...) {
                 }
         } else
                 (void) state_history_append(d->env.state_dir, "deploy-failed", d->release, d->target, NULL);
+        if (!*undo)
+                watch_unit_resume(d->bus, &d->env, d->watched, "deploy");
         timeline_format(&d->tl, tl, sizeof tl);
         log_event(LOG_ERR, MESSAGE_DEPLOY_FAILED, d->env.app, d->release, color_to_string(d->target),
                   "Deploy of %s to %s failed: %s. Live color %s: %s.%s Timeline: %s", d->release,
@@ -117,8 +124,8 @@ static int smoke(struct deploy *d, char *reason, size_t size) {
 
         if (d->env.n_smoke == 0)
                 return 0;
-        r = http_probe_new(d->env.bind, d->env.port[d->target], d->env.health_timeout_ms > 5000 ? d->env.health_timeout_ms : 5000,
-                           &p);
+        r = probe_new_for_color(&d->env, d->target, d->env.health_timeout_ms > 5000 ? d->env.health_timeout_ms : 5000,
+                                &p);
         if (r < 0)
                 return r;
         for (int i = 0; i < d->env.n_smoke; i++) {
@@ -247,7 +254,7 @@ static int restart_target(struct deploy *d, char *reason, size_t size) {
                 /* Right after a rollback nginx may still have requests on their way to this color over
                  * connections it opened before (pooled ones live keepalive_time_s): let them finish rather
                  * than cut them. Streams that outlast this are ended by the stop. */
-                int left = wait_port_drained(d->env.port[d->target], (d->env.nginx_keepalive_time_s + 1) * 1000LL);
+                int left = wait_color_drained(&d->env, d->target, (d->env.nginx_keepalive_time_s + 1) * 1000LL);
 
                 timeline_step(&d->tl, d->target == COLOR_BLUE ? "drain blue" : "drain green");
                 if (left > 0)
@@ -321,6 +328,35 @@ static int prepare_target(struct deploy *d, char *reason, size_t size) {
         return 0;
 }
 
+/* Every watch of the app ends before this deploy changes anything: it watches the release this deploy
+ * replaces. */
+static void end_watches(struct deploy *d) {
+        char why[256];
+        int r;
+
+        snprintf(why, sizeof why, "a deploy of %s takes over", d->release);
+        r = watch_units_stop(d->bus, d->env.app, NULL, why, &d->watched);
+        if (r < 0)
+                log_warning_errno(r, "Failed to list the watches of %s, ignoring: %m", d->env.app);
+}
+
+/* From the commit on, the new release is watched, as long as there is a warm color to go back to (a
+ * first deploy has none). Queued, not waited for: the watch runs on its own. */
+static void start_watch(struct deploy *d) {
+        int r;
+
+        if (d->env.watch_duration_s <= 0 || d->live < 0)
+                return;
+        r = watch_unit_start(d->bus, d->env.app, d->release);
+        if (r < 0)
+                log_warning_errno(r, "Failed to start the watch of %s, ignoring: %m", d->release);
+        else
+                log_info("Watching %s for %d s (%s): %d failed health probes in a row or a crash of the %s color "
+                         "roll back to %s on their own.",
+                         d->release, d->env.watch_duration_s, unit_name(d->env.app, "-watch@", d->release, "service"),
+                         d->env.watch_failures, color_to_string(d->target), d->state.release[d->live] ?: "?");
+}
+
 static void report_success(struct deploy *d) {
         char tl[1024];
 
@@ -329,7 +365,7 @@ static void report_success(struct deploy *d) {
                   "Deployed %s of %s on the %s color. Timeline: %s", d->release, d->env.app, color_to_string(d->target), tl);
         if (d->live >= 0)
                 log_info("The %s color (%s) stays up for rollback for %d s: systemctl start %s-rollback",
-                         color_to_string(d->live), d->state.release[d->live] ?: "?", d->env.drain_s, d->env.app);
+                         color_to_string(d->live), d->state.release[d->live] ?: "?", warm_for_s(&d->env), d->env.app);
 }
 
 int main(int argc, char *argv[]) {
@@ -353,7 +389,7 @@ int main(int argc, char *argv[]) {
         }
         d.release = argv[1];
         interrupt_setup();
-        timeline_start(&d.tl);
+        timeline_start_logged(&d.tl);
         clock_gettime(CLOCK_REALTIME, &rt);
         d.started_realtime = (uint64_t) rt.tv_sec * 1000000 + (uint64_t) rt.tv_nsec / 1000;
 
@@ -377,6 +413,7 @@ int main(int argc, char *argv[]) {
         r = plan(&d);
         if (r != 0)
                 return r;
+        end_watches(&d);
 
         r = begin(&d);
         if (r < 0)
@@ -394,6 +431,7 @@ int main(int argc, char *argv[]) {
                 log_warning("%s", switch_reason);
         log_event(LOG_INFO, MESSAGE_SWITCHED, d.env.app, d.release, color_to_string(d.target),
                   "nginx now sends %s traffic to the %s color (%s).", d.env.app, color_to_string(d.target), d.release);
+        start_watch(&d);
 
         if (d.env.hook_post_switch) {
                 r = run_hook(&d, "-post-switch@", reason, sizeof reason);

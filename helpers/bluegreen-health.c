@@ -40,8 +40,9 @@ struct probe_result {
 static void help(void) {
         printf("Usage: bluegreen-health [--once]\n\n"
                "Waits until the app of a bluegreen color unit is healthy. Its parameters come from the\n"
-               "environment that the generated unit gives it: PORT, BLUEGREEN_BIND and\n"
-               "BLUEGREEN_HEALTH_* (see bluegreen.conf(5)); MAINPID, when set, is watched.\n"
+               "environment that the generated unit gives it: SOCKET (the color's unix socket, in\n"
+               "socket mode) or PORT and BLUEGREEN_BIND, and BLUEGREEN_HEALTH_* (see bluegreen.conf(5));\n"
+               "MAINPID, when set, is watched.\n"
                "An HTTP probe sends BLUEGREEN_HEALTH_HOST, when set, as its Host header, and\n"
                "BLUEGREEN_HEALTH_HEADER_0 ... (BLUEGREEN_HEALTH_HEADER_COUNT of them) as further lines.\n\n"
                "  --once      probe once and report, without waiting\n"
@@ -127,7 +128,8 @@ static bool probe_command(const char *command, long timeout_ms, struct probe_res
 
 /* The HTTP probe, sending the declared Host and header lines. Exits on a bad environment, as env_long()
  * does, and when the probe cannot be set up. */
-static struct http_probe *http_probe_from_environ(const char *bind, int port, long timeout_ms) {
+static struct http_probe *http_probe_from_environ(const char *socket_path, const char *bind, int port,
+                                                  long timeout_ms) {
         _cleanup_free_ char *host = NULL;
         struct http_probe *p = NULL;
         const char *bad = NULL;
@@ -137,7 +139,8 @@ static struct http_probe *http_probe_from_environ(const char *bind, int port, lo
 
         r = probe_headers_from_environ("BLUEGREEN_HEALTH", &host, &headers, &n, &bad);
         if (r >= 0)
-                r = http_probe_new(bind, port, timeout_ms, &p);
+                r = isempty(socket_path) ? http_probe_new(bind, port, timeout_ms, &p)
+                                         : http_probe_new_unix(socket_path, timeout_ms, &p);
         if (r >= 0)
                 r = http_probe_set_headers(p, host, headers, n);
         for (size_t i = 0; i < n; i++)
@@ -179,7 +182,7 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *path, *command, *contains, *bind, *color;
+        const char *path, *command, *contains, *bind, *color, *socket_path;
         long port, expect, timeout_ms, interval_ms, successes, deadline_s;
         _cleanup_(http_probe_freep) struct http_probe *http = NULL;
         struct probe_result res = { "no probe finished" };
@@ -201,9 +204,15 @@ int main(int argc, char *argv[]) {
                         return EXIT_USAGE;
                 }
 
-        port = env_long("PORT", 0, 1, 65535);
-        if (port == 0) {
-                log_error("$PORT is not set: run this from a bluegreen color unit.");
+        /* A color listens on its socket (socket mode) or on its port, never both. */
+        socket_path = getenv("SOCKET") ?: "";
+        port = isempty(socket_path) ? env_long("PORT", 0, 1, 65535) : 0;
+        if (!isempty(socket_path) && socket_path[0] != '/') {
+                log_error("$SOCKET=\"%s\" is not an absolute file name.", socket_path);
+                return EXIT_USAGE;
+        }
+        if (isempty(socket_path) && port == 0) {
+                log_error("Neither $SOCKET nor $PORT is set: run this from a bluegreen color unit.");
                 return EXIT_USAGE;
         }
         path = getenv("BLUEGREEN_HEALTH_PATH") ?: "";
@@ -225,7 +234,7 @@ int main(int argc, char *argv[]) {
         if (once)
                 successes = 1;
         if (isempty(command))
-                http = http_probe_from_environ(bind, (int) port, timeout_ms);
+                http = http_probe_from_environ(socket_path, bind, (int) port, timeout_ms);
         if (!isempty(command) && getenv("BLUEGREEN_STATE_DIR") && getenv("BLUEGREEN_RELEASES")) {
                 _cleanup_(release_done) struct release rel = RELEASE_NULL;
                 char reason[1024];

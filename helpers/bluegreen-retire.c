@@ -2,7 +2,8 @@
 /*
  * bluegreen-retire COLOR: the ExecStart= of APP-retire@COLOR.service, started by its timer when the
  * drain period of a color that was switched away from is over. It stops the color unless it went
- * live again meanwhile (a rollback), or the route leads to it whatever the state says. A deploy or
+ * live again meanwhile (a rollback), or the route leads to it whatever the state says, and waits
+ * while the new release is watched: the watch must always find a warm color to go back to. A deploy or
  * rollback that died half-way is settled first. See bluegreen-retire(8).
  */
 #include <errno.h>
@@ -18,15 +19,42 @@
 #include "state.h"
 #include "switch.h"
 #include "unit-name.h"
+#include "watch-units.h"
 
 static void help(void) {
         printf("Usage: bluegreen-retire COLOR\n\n"
                "Stops the COLOR (blue or green) of the app described by the BLUEGREEN_* environment,\n"
                "unless it is the live color or nginx routes to it. Run by APP-retire@COLOR.timer.\n"
-               "First it settles a deploy or rollback of the app that died half-way.\n\n"
-               "Exit status: 0 retired, not running, or left running because it is live; 1 the\n"
-               "stop failed, it was left running because the route leads to it, or an interrupted\n"
-               "deploy could not be settled; 2 bad argument or environment.\n");
+               "First it settles a deploy or rollback of the app that died half-way. While a watch of\n"
+               "the app runs (APP-watch@RELEASE.service), it does not retire, and arms the timer again.\n\n"
+               "Exit status: 0 retired, not running, left running because it is live, or deferred\n"
+               "because a watch runs; 1 the stop failed, it was left running because the route leads\n"
+               "to it, or an interrupted deploy could not be settled; 2 bad argument or environment.\n");
+}
+
+/* Belt and braces next to the timer's length (the longer of drain_s and the watch): while the release
+ * that replaced this color is watched, this color is what the watch goes back to. The retirement is
+ * deferred by one more period of the timer. */
+static bool watched(sd_bus *bus, const struct app_env *e, enum color c) {
+        struct watch_unit *w = NULL;
+        size_t n = 0;
+        int r;
+
+        r = watch_units_running(bus, e->app, &w, &n);
+        if (r < 0)
+                log_warning_errno(r, "Failed to list the watches of %s, ignoring: %m", e->app);
+        if (n == 0)
+                return false;
+        r = bus_unit_job(bus, "RestartUnit", unit_name(e->app, "-retire@", color_to_string(c), "timer"), false, 0, NULL,
+                         NULL);
+        log_info("Not retiring the %s color of %s yet: %s watches %s, and goes back to this color if it goes bad. "
+                 "%s (systemctl stop %s ends the watch).",
+                 color_to_string(c), e->app, w[0].unit, w[0].release,
+                 r < 0 ? "The retire timer could not be armed again: retire it by hand once the watch ended"
+                       : "The retire timer is armed again",
+                 w[0].unit);
+        watch_units_free(w, n);
+        return true;
 }
 
 int main(int argc, char *argv[]) {
@@ -79,6 +107,8 @@ int main(int argc, char *argv[]) {
                         return EXIT_SUCCESS;
                 }
         }
+        if (watched(bus, &e, c))
+                return EXIT_SUCCESS;
         {
                 _cleanup_free_ char *why = NULL;
 

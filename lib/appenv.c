@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -120,6 +121,70 @@ int probe_headers_from_environ(const char *prefix, char **ret_host, char ***ret_
         return get_probe_headers(lookup_environ, NULL, prefix, ret_host, ret_headers, ret_n, ret_bad);
 }
 
+/* A socket path: "" (not socket mode) or an absolute path that fits a struct sockaddr_un, which bind(2),
+ * connect(2) and curl's CURLOPT_UNIX_SOCKET_PATH all need. */
+static int get_socket_path(lookup_fn f, const struct kv *kv, const char *name, char **ret, const char **bad) {
+        int r = get_str(f, kv, name, false, ret, bad);
+
+        if (r < 0)
+                return r;
+        if (**ret && (**ret != '/' || strlen(*ret) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))) {
+                *bad = name;
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* An app.env written before bluegreen knew of socket mode, nginx.group and the watch has none of
+ * their variables (until the next daemon-reload): no sockets, their defaults, and no watch. */
+static int get_sockets(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
+        int r;
+
+        if ((r = get_socket_path(f, kv, "BLUEGREEN_SOCKET_BLUE", &e->socket[COLOR_BLUE], bad)) < 0 ||
+            (r = get_socket_path(f, kv, "BLUEGREEN_SOCKET_GREEN", &e->socket[COLOR_GREEN], bad)) < 0 ||
+            (r = get_socket_path(f, kv, "BLUEGREEN_SOCKET_LIVE", &e->socket_live, bad)) < 0)
+                return r;
+        e->nginx_group = strdup(f(kv, "BLUEGREEN_NGINX_GROUP") ?: DECL_NGINX_GROUP_DEFAULT);
+        if (!e->nginx_group)
+                return -ENOMEM;
+        if (!*e->nginx_group || !is_one_line(e->nginx_group)) {
+                *bad = "BLUEGREEN_NGINX_GROUP";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int get_watch(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
+        int r;
+
+        e->watch_failures = DECL_WATCH_FAILURES_DEFAULT;
+        e->watch_interval_ms = watch_interval_default(e->health_interval_ms);
+        if (f(kv, "BLUEGREEN_WATCH_DURATION_S") &&
+            (r = get_int(f, kv, "BLUEGREEN_WATCH_DURATION_S", 0, DECL_WATCH_DURATION_S_MAX, &e->watch_duration_s, bad)) < 0)
+                return r;
+        if (f(kv, "BLUEGREEN_WATCH_FAILURES") &&
+            (r = get_int(f, kv, "BLUEGREEN_WATCH_FAILURES", 1, DECL_WATCH_FAILURES_MAX, &e->watch_failures, bad)) < 0)
+                return r;
+        if (f(kv, "BLUEGREEN_WATCH_INTERVAL_MS") &&
+            (r = get_int(f, kv, "BLUEGREEN_WATCH_INTERVAL_MS", DECL_WATCH_INTERVAL_MS_MIN, DECL_WATCH_INTERVAL_MS_MAX,
+                         &e->watch_interval_ms, bad)) < 0)
+                return r;
+        return 0;
+}
+
+/* "" (no metrics, also what an app.env from before metrics says by its silence) or an absolute path. */
+static int get_metrics_dir(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
+        int r = get_str(f, kv, "BLUEGREEN_METRICS_DIR", false, &e->metrics_dir, bad);
+
+        if (r < 0)
+                return r;
+        if (*e->metrics_dir && (*e->metrics_dir != '/' || !is_one_line(e->metrics_dir))) {
+                *bad = "BLUEGREEN_METRICS_DIR";
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
         _cleanup_free_ char *style = NULL, *mode = NULL;
         int r, pre = 0, post = 0;
@@ -130,8 +195,8 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_str(f, kv, "BLUEGREEN_RELEASES", true, &e->releases, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_USER", false, &e->user, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_BIND", true, &e->bind, bad)) < 0 ||
-            (r = get_int(f, kv, "BLUEGREEN_PORT_BLUE", 1, 65535, &e->port[COLOR_BLUE], bad)) < 0 ||
-            (r = get_int(f, kv, "BLUEGREEN_PORT_GREEN", 1, 65535, &e->port[COLOR_GREEN], bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_PORT_BLUE", 0, 65535, &e->port[COLOR_BLUE], bad)) < 0 ||
+            (r = get_int(f, kv, "BLUEGREEN_PORT_GREEN", 0, 65535, &e->port[COLOR_GREEN], bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_PORT_LIVE", 0, 65535, &e->port_live, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_HEALTH_PATH", false, &e->health_path, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_HEALTH_COMMAND", false, &e->health_command, bad)) < 0 ||
@@ -155,17 +220,27 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_int(f, kv, "BLUEGREEN_DRAIN_S", 0, 31536000, &e->drain_s, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HOOK_PRE_START", 0, 1, &pre, bad)) < 0 ||
             (r = get_int(f, kv, "BLUEGREEN_HOOK_POST_SWITCH", 0, 1, &post, bad)) < 0 ||
-            (r = get_str(f, kv, "BLUEGREEN_TRIGGER", true, &e->trigger, bad)) < 0)
+            (r = get_str(f, kv, "BLUEGREEN_TRIGGER", true, &e->trigger, bad)) < 0 ||
+            (r = get_sockets(f, kv, e, bad)) < 0 || (r = get_watch(f, kv, e, bad)) < 0 ||
+            (r = get_metrics_dir(f, kv, e, bad)) < 0)
                 return r;
 
         if (streq(mode, "redirect") && e->port_live > 0)
                 e->switch_mode = SWITCH_REDIRECT;
         else if (streq(mode, "reload"))
                 e->switch_mode = SWITCH_RELOAD;
+        else if (streq(mode, "socket") && *e->socket[COLOR_BLUE] && *e->socket[COLOR_GREEN] && *e->socket_live)
+                e->switch_mode = SWITCH_SOCKET;
         else {
                 *bad = "BLUEGREEN_NGINX_SWITCH";
                 return -EINVAL;
         }
+        /* Only socket mode runs colors without a port. */
+        for (enum color c = COLOR_BLUE; c <= COLOR_GREEN; c++)
+                if (e->switch_mode != SWITCH_SOCKET && e->port[c] == 0) {
+                        *bad = c == COLOR_BLUE ? "BLUEGREEN_PORT_BLUE" : "BLUEGREEN_PORT_GREEN";
+                        return -EINVAL;
+                }
         e->hook_pre_start = pre;
         e->hook_post_switch = post;
         if (streq(style, "upstream"))
@@ -282,6 +357,11 @@ void app_env_done(struct app_env *e) {
         free(e->nginx_upstream);
         free(e->nginx_unit);
         free(e->nginx_test);
+        free(e->nginx_group);
+        free(e->socket[COLOR_BLUE]);
+        free(e->socket[COLOR_GREEN]);
+        free(e->socket_live);
         free(e->trigger);
+        free(e->metrics_dir);
         memset(e, 0, sizeof *e);
 }

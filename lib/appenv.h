@@ -14,8 +14,10 @@ struct app_env {
         char *releases;
         char *user;
         char *bind;
-        int port[2]; /* [0] blue, [1] green */
+        int port[2]; /* [0] blue, [1] green; 0 in socket mode */
         int port_live; /* 0 unless switch_mode is SWITCH_REDIRECT */
+        char *socket[2]; /* each color's socket path; "" unless switch_mode is SWITCH_SOCKET */
+        char *socket_live; /* the link nginx connects to; "" unless SWITCH_SOCKET */
         char *health_path;
         char *health_command;
         int health_expect_status;
@@ -37,10 +39,15 @@ struct app_env {
         enum switch_mode switch_mode;
         char *nginx_unit;
         char *nginx_test;
+        char *nginx_group;
         int drain_s;
+        int watch_duration_s; /* 0: no watch */
+        int watch_failures;
+        int watch_interval_ms;
         bool hook_pre_start;
         bool hook_post_switch;
         char *trigger;
+        char *metrics_dir; /* where bluegreen-APP.prom goes; "": no metrics */
 };
 
 enum color {

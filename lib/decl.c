@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <sys/un.h>
 #include <stdint.h>
 #include <libconfig.h>
 #include <stdarg.h>
@@ -21,6 +22,9 @@ struct ctx {
         const struct source_map *map;
         struct diag *diag;
         bool oom;
+        /* Why nginx.switch has the mode it has when it was not declared, for the messages that
+         * follow from it; NULL when it was. */
+        const char *switch_why;
 };
 
 /* A problem with a setting, reported where it was written. */
@@ -377,10 +381,17 @@ static bool check_abs_path(struct ctx *c, const config_setting_t *s, const char 
 bool app_name_is_valid(const char *s) {
         size_t n = strlen(s);
 
-        if (n < 1 || n > 64)
+        if (n < 1 || n > APP_NAME_MAX)
                 return false;
         return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
+
+/* The longest socket path a valid app name makes must fit a struct sockaddr_un (108 bytes with its
+ * NUL), which bind(2), connect(2), nginx and curl's CURLOPT_UNIX_SOCKET_PATH all go through: then no
+ * name needs refusing for it. Should APP_NAME_MAX grow past that, this stops the build. */
+_Static_assert(sizeof(BLUEGREEN_RUN_ROOT "/") - 1 + APP_NAME_MAX + sizeof("/green/" BLUEGREEN_SOCKET_NAME) <=
+                       sizeof(((struct sockaddr_un *) NULL)->sun_path),
+               "every valid app name's socket path fits sun_path");
 
 bool release_name_is_valid(const char *s) {
         size_t n = strlen(s);
@@ -445,7 +456,12 @@ const char *nginx_style_to_string(enum nginx_style s) {
 }
 
 const char *switch_mode_to_string(enum switch_mode m) {
-        return m == SWITCH_RELOAD ? "reload" : "redirect";
+        static const char *const t[] = {
+                [SWITCH_RELOAD] = "reload",
+                [SWITCH_REDIRECT] = "redirect",
+                [SWITCH_SOCKET] = "socket",
+        };
+        return t[m];
 }
 
 static void strv_free(char **l, size_t n) {
@@ -485,6 +501,9 @@ void app_decl_free(struct app_decl *d) {
         free(d->nginx.upstream);
         free(d->nginx.unit);
         free(d->nginx.test);
+        free(d->nginx.group);
+        free(d->nginx.switch_default_file);
+        free(d->metrics.directory);
         free(d->stop.signal);
         free(d->hooks.pre_start);
         free(d->hooks.post_switch);
@@ -728,7 +747,8 @@ static bool parse_environment(struct ctx *c, const config_setting_t *root, struc
                         ok = false;
                         continue;
                 }
-                if (streq(name, "PORT") || streq(name, "MAINPID") || strncmp(name, "BLUEGREEN_", 10) == 0) {
+                if (streq(name, "PORT") || streq(name, "SOCKET") || streq(name, "MAINPID") ||
+                    strncmp(name, "BLUEGREEN_", 10) == 0) {
                         report(c, e, k, "%s is set by bluegreen itself and cannot be declared", name);
                         ok = false;
                         continue;
@@ -755,11 +775,27 @@ static bool parse_environment(struct ctx *c, const config_setting_t *root, struc
         return ok;
 }
 
+/* A key socket mode has no use for: it would only hide the mistake of a declaration that means to
+ * use TCP. */
+static bool refuse_in_socket_mode(struct ctx *c, const config_setting_t *root, const char *key, const char *what) {
+        config_setting_t *s = config_setting_get_member(root, key);
+
+        if (!s)
+                return true;
+        report(c, s, key,
+               "must not be declared in socket mode (nginx.switch = \"socket\"%s%s): each color listens on its "
+               "own unix socket, whose path the app gets in $SOCKET, so there is no %s; remove it",
+               c->switch_why ? ", chosen because " : "", c->switch_why ?: "", what);
+        return false;
+}
+
 static bool parse_ports(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
         static const char *const keys[] = { "blue", "green", "live", NULL };
         config_setting_t *g;
         bool bad, ok = true;
 
+        if (d->nginx.switch_mode == SWITCH_SOCKET)
+                return refuse_in_socket_mode(c, root, "ports", "port to declare");
         g = get_group(c, root, NULL, "ports", &bad);
         if (!g) {
                 if (!bad)
@@ -901,8 +937,8 @@ static bool nginx_include_is_allowed(const char *p) {
 
 static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
         static const char *const keys[] = { "include", "style",  "upstream",         "keepalive",
-                                            "unit",    "test",   "keepalive_time_s", "switch", NULL };
-        _cleanup_free_ char *style = NULL, *def_upstream = NULL, *def_include = NULL, *mode = NULL;
+                                            "unit",    "test",   "keepalive_time_s", "switch", "group", NULL };
+        _cleanup_free_ char *style = NULL, *def_upstream = NULL, *def_include = NULL;
         config_setting_t *g;
         bool bad, ok = true;
 
@@ -958,14 +994,7 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
                 ok &= get_string(c, g, "nginx", "unit", false, "nginx.service", &d->nginx.unit);
                 ok &= get_string(c, g, "nginx", "test", false, "/usr/sbin/nginx -t -q", &d->nginx.test);
                 ok &= get_int(c, g, "nginx", "keepalive_time_s", false, 1, 86400, 1, &d->nginx.keepalive_time_s);
-                ok &= get_string(c, g, "nginx", "switch", false, "reload", &mode);
-                if (mode && streq(mode, "redirect"))
-                        d->nginx.switch_mode = SWITCH_REDIRECT;
-                else if (mode && !streq(mode, "reload")) {
-                        report(c, config_setting_get_member(g, "switch"), "nginx.switch",
-                               "must be \"reload\" or \"redirect\", not \"%s\"", mode);
-                        ok = false;
-                }
+                ok &= get_string(c, g, "nginx", "group", false, DECL_NGINX_GROUP_DEFAULT, &d->nginx.group);
         } else {
                 d->nginx.include = TAKE_PTR(def_include);
                 d->nginx.upstream = strdup(def_upstream);
@@ -973,8 +1002,9 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
                 d->nginx.keepalive_time_s = 1;
                 d->nginx.unit = strdup("nginx.service");
                 d->nginx.test = strdup("/usr/sbin/nginx -t -q");
+                d->nginx.group = strdup(DECL_NGINX_GROUP_DEFAULT);
         }
-        if (!d->nginx.include || !d->nginx.upstream || !d->nginx.unit || !d->nginx.test) {
+        if (!d->nginx.include || !d->nginx.upstream || !d->nginx.unit || !d->nginx.test || !d->nginx.group) {
                 c->oom = true;
                 return false;
         }
@@ -1009,8 +1039,143 @@ static bool parse_nginx(struct ctx *c, const config_setting_t *root, struct app_
                         report(c, s, "nginx.test", "must not be empty: the include is always checked before nginx reloads");
                         ok = false;
                 }
+                s = config_setting_get_member(g, "group");
+                if (s && !user_name_is_valid(d->nginx.group)) {
+                        report(c, s, "nginx.group", "\"%s\" is not a valid group name", d->nginx.group);
+                        ok = false;
+                }
         }
         return ok;
+}
+
+/* exec names the socket as systemd substitutes a variable: "${SOCKET}" anywhere in a word, "$SOCKET"
+ * as a word of its own ("$$" is a literal "$"). */
+static bool exec_uses_socket(const char *exec) {
+        for (const char *p = exec; (p = strchr(p, '$')); p++) {
+                size_t n;
+
+                if (p[1] == '$') {
+                        p++;
+                        continue;
+                }
+                if (strncmp(p, "${SOCKET}", strlen("${SOCKET}")) == 0)
+                        return true;
+                n = strlen("$SOCKET");
+                if (strncmp(p, "$SOCKET", n) == 0 && (p == exec || strchr(" \t", p[-1])) && (!p[n] || strchr(" \t", p[n])))
+                        return true;
+        }
+        return false;
+}
+
+/* nginx.switch, or when it is not declared the mode the rest of the declaration asks for: socket when
+ * exec binds to $SOCKET, redirect when there is a ports.live to redirect, and reload otherwise, the one
+ * mode that needs nothing of the app or the host but fails requests at every switch. Decided before
+ * the ports and bind are read, which depend on it. */
+static bool parse_switch_mode(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        config_setting_t *g = config_setting_get_member(root, "nginx"), *ports = config_setting_get_member(root, "ports"),
+                         *s = NULL;
+        bool uses_socket = d->exec && exec_uses_socket(d->exec);
+
+        /* A wrong nginx or ports is parse_nginx()'s and parse_ports()'s to report. */
+        if (g && config_setting_type(g) != CONFIG_TYPE_GROUP)
+                g = NULL;
+        if (ports && config_setting_type(ports) != CONFIG_TYPE_GROUP)
+                ports = NULL;
+        if (g)
+                s = config_setting_get_member(g, "switch");
+
+        if (s) {
+                const char *mode = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+                int i;
+
+                for (i = 0; mode && i <= SWITCH_SOCKET; i++)
+                        if (streq(mode, switch_mode_to_string((enum switch_mode) i)))
+                                break;
+                if (!mode || i > SWITCH_SOCKET) {
+                        if (mode)
+                                report(c, s, "nginx.switch", "must be \"reload\", \"redirect\" or \"socket\", not \"%s\"",
+                                       mode);
+                        else
+                                report(c, s, "nginx.switch", "must be a string, not %s", type_name(config_setting_type(s)));
+                        return false;
+                }
+                d->nginx.switch_mode = (enum switch_mode) i;
+        } else if (uses_socket) {
+                d->nginx.switch_mode = SWITCH_SOCKET;
+                c->switch_why = "exec uses $SOCKET";
+        } else if (ports && config_setting_get_member(ports, "live")) {
+                d->nginx.switch_mode = SWITCH_REDIRECT;
+                c->switch_why = "ports.live is declared";
+        } else {
+                config_setting_t *e = config_setting_get_member(root, "exec");
+                const char *file = c->path;
+
+                d->nginx.switch_mode = SWITCH_RELOAD;
+                d->nginx.switch_defaulted = true;
+                if (e)
+                        file = source_map_line(c->map, c->path, config_setting_source_line(e), &d->nginx.switch_default_line);
+                d->nginx.switch_default_file = strdup(file);
+                if (!d->nginx.switch_default_file)
+                        c->oom = true;
+        }
+
+        if (uses_socket && d->nginx.switch_mode != SWITCH_SOCKET) {
+                report(c, config_setting_get_member(root, "exec"), "exec",
+                       "uses $SOCKET, which is set only in socket mode, not with nginx.switch = \"%s\": bind the app "
+                       "to its port, $PORT, or use nginx.switch = \"socket\"",
+                       switch_mode_to_string(d->nginx.switch_mode));
+                return false;
+        }
+        return true;
+}
+
+static bool parse_watch(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "duration_s", "failures", "interval_ms", NULL };
+        int interval_default = watch_interval_default(d->health.interval_ms);
+        config_setting_t *g;
+        bool bad, ok = true;
+
+        g = get_group(c, root, NULL, "watch", &bad);
+        if (bad)
+                return false;
+        if (!g) {
+                d->watch.duration_s = DECL_WATCH_DURATION_S_DEFAULT;
+                d->watch.failures = DECL_WATCH_FAILURES_DEFAULT;
+                d->watch.interval_ms = interval_default;
+                return true;
+        }
+        check_keys(c, g, "watch", keys);
+        ok &= get_int(c, g, "watch", "duration_s", false, 0, DECL_WATCH_DURATION_S_MAX, DECL_WATCH_DURATION_S_DEFAULT,
+                      &d->watch.duration_s);
+        ok &= get_int(c, g, "watch", "failures", false, 1, DECL_WATCH_FAILURES_MAX, DECL_WATCH_FAILURES_DEFAULT,
+                      &d->watch.failures);
+        ok &= get_int(c, g, "watch", "interval_ms", false, DECL_WATCH_INTERVAL_MS_MIN, DECL_WATCH_INTERVAL_MS_MAX,
+                      interval_default, &d->watch.interval_ms);
+        return ok;
+}
+
+/* metrics = { directory = "..."; }: an absolute path, or "" for no metrics at all. */
+static bool parse_metrics(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
+        static const char *const keys[] = { "directory", NULL };
+        config_setting_t *g;
+        bool bad;
+
+        g = get_group(c, root, NULL, "metrics", &bad);
+        if (bad)
+                return false;
+        if (g)
+                check_keys(c, g, "metrics", keys);
+        if (!g || !config_setting_get_member(g, "directory")) {
+                d->metrics.directory = strdup(DECL_METRICS_DIRECTORY_DEFAULT);
+                if (!d->metrics.directory)
+                        c->oom = true;
+                return true;
+        }
+        if (!get_string(c, g, "metrics", "directory", false, NULL, &d->metrics.directory) || !d->metrics.directory)
+                return false;
+        return !*d->metrics.directory ||
+               check_abs_path(c, config_setting_get_member(g, "directory"), "metrics.directory", d->metrics.directory,
+                              false);
 }
 
 static bool parse_stop(struct ctx *c, const config_setting_t *root, struct app_decl *d) {
@@ -1077,7 +1242,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         static const char *const keys[] = {
                 "releases", "exec",   "workdir", "user",  "group", "ports",   "bind",      "environment",
                 "environment_files", "health", "smoke", "nginx", "drain_s", "stop",  "hooks",
-                "hardening", "read_write_paths", "trigger", NULL,
+                "hardening", "read_write_paths", "trigger", "watch", "metrics", NULL,
         };
         _cleanup_free_ char *hardening = NULL;
         config_setting_t *s;
@@ -1123,9 +1288,12 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
                 }
         }
 
+        ok &= parse_switch_mode(c, root, d);
         ok &= parse_ports(c, root, d);
 
-        if (get_string(c, root, NULL, "bind", false, "127.0.0.1", &d->bind) && d->bind) {
+        if (d->nginx.switch_mode == SWITCH_SOCKET && !refuse_in_socket_mode(c, root, "bind", "address to bind"))
+                ok = false;
+        else if (get_string(c, root, NULL, "bind", false, "127.0.0.1", &d->bind) && d->bind) {
                 unsigned char buf[sizeof(struct in6_addr)];
 
                 int family = inet_pton(AF_INET, d->bind, buf) == 1    ? AF_INET
@@ -1152,6 +1320,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         ok &= parse_string_list(c, root, "environment_files", DECL_ENVIRONMENT_FILES_MAX, &d->environment_files, &d->n_environment_files, true);
         ok &= parse_health(c, root, d);
         ok &= parse_smoke(c, root, d);
+        ok &= parse_watch(c, root, d);
         ok &= parse_nginx(c, root, d);
         /* The redirect switch needs nginx's stable port, and only it has a use for one. */
         if (ok && d->nginx.switch_mode == SWITCH_REDIRECT && !d->port_live) {
@@ -1170,6 +1339,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         ok &= get_int(c, root, NULL, "drain_s", false, 0, 31536000, 600, &d->drain_s);
         ok &= parse_stop(c, root, d);
         ok &= parse_hooks(c, root, d);
+        ok &= parse_metrics(c, root, d);
 
         if (get_string(c, root, NULL, "hardening", false, "strict", &hardening) && hardening) {
                 if (streq(hardening, "strict"))

@@ -19,11 +19,23 @@ enum nginx_style {
 };
 
 /* How traffic moves to the new color: "reload" rewrites the include and reloads nginx (the runbook's
- * way); "redirect" points nginx once at a stable port and moves an nftables redirect rule. */
+ * way); "redirect" points nginx once at a stable port and moves an nftables redirect rule; "socket"
+ * points nginx once at a stable unix socket path, a symbolic link renamed to the live color's socket. */
 enum switch_mode {
         SWITCH_RELOAD,
         SWITCH_REDIRECT,
+        SWITCH_SOCKET,
 };
+
+/* Where the colors' sockets live in socket mode: RUN_ROOT/APP/COLOR/http.sock, in the color unit's
+ * RuntimeDirectory= (so systemd removes it, and any stale socket, whenever the color stops), and
+ * RUN_ROOT/APP/live.sock, the link nginx connects through. */
+#define BLUEGREEN_RUN_ROOT "/run/bluegreen"
+#define BLUEGREEN_SOCKET_NAME "http.sock"
+#define BLUEGREEN_SOCKET_LIVE_NAME "live.sock"
+
+/* The longest app name (app_name_is_valid()). */
+#define APP_NAME_MAX 64
 
 struct env_pair {
         char *name;
@@ -51,10 +63,10 @@ struct app_decl {
         char *workdir;
         char *user; /* NULL: DynamicUser=yes */
         char *group;
-        int port_blue;
+        int port_blue; /* 0 in socket mode */
         int port_green;
         int port_live; /* 0 unless nginx.switch is "redirect" */
-        char *bind;
+        char *bind; /* "127.0.0.1" in socket mode, where it may not be declared */
         struct env_pair *environment;
         size_t n_environment;
         char **environment_files;
@@ -79,9 +91,30 @@ struct app_decl {
                 int keepalive;
                 int keepalive_time_s;
                 enum switch_mode switch_mode;
+                /* Reload mode reached by the default rule rather than declared: the generator says
+                 * once what that costs. switch_default_file:switch_default_line is where to say it
+                 * (exec, the line that would choose socket mode). */
+                bool switch_defaulted;
+                char *switch_default_file;
+                unsigned switch_default_line;
                 char *unit;
                 char *test;
+                char *group; /* nginx's worker group: owns the socket directories in socket mode */
         } nginx;
+
+        /* After a deploy's switch, the new live color is watched for duration_s (0: not at all) and
+         * rolled back after failures failed probes in a row, one every interval_ms. */
+        struct {
+                int duration_s;
+                int failures;
+                int interval_ms;
+        } watch;
+
+        /* Where the app's figures go for node_exporter's textfile collector: DIR/bluegreen-APP.prom
+         * after every deploy, rollback, retirement and boot. "" turns metrics off. */
+        struct {
+                char *directory;
+        } metrics;
 
         int drain_s;
         struct {
@@ -122,6 +155,31 @@ struct app_decl {
 /* Extra header lines per probe (health, and each smoke check). Small enough that an app.env with every
  * list full stays below what systemd reads of an environment file (see APP_ENV_SIZE_MAX). */
 #define DECL_HEADERS_MAX 8
+
+/* nginx.group when not declared: the user Debian's nginx runs its workers as. */
+#define DECL_NGINX_GROUP_DEFAULT "www-data"
+
+/* metrics.directory when not declared: what Debian's prometheus-node-exporter reads (its
+ * --collector.textfile.directory). */
+#define DECL_METRICS_DIRECTORY_DEFAULT "/var/lib/prometheus/node-exporter"
+
+/* The watch's bounds and defaults (bluegreen.conf(5), WATCH), shared with the helpers that read them
+ * back. Five minutes covers what goes wrong soon after a switch (a leak, a cache gone cold, a
+ * dependency the new code calls) while the old color's warmth is still cheap; three failures in a
+ * row ride out one slow probe. */
+#define DECL_WATCH_DURATION_S_DEFAULT 300
+#define DECL_WATCH_DURATION_S_MAX 86400
+#define DECL_WATCH_FAILURES_DEFAULT 3
+#define DECL_WATCH_FAILURES_MAX 100
+#define DECL_WATCH_INTERVAL_MS_MIN 100
+#define DECL_WATCH_INTERVAL_MS_MAX 60000
+
+/* watch.interval_ms when not declared: health.interval_ms, brought within the watch's bounds. */
+static inline int watch_interval_default(int health_interval_ms) {
+        return health_interval_ms < DECL_WATCH_INTERVAL_MS_MIN   ? DECL_WATCH_INTERVAL_MS_MIN
+               : health_interval_ms > DECL_WATCH_INTERVAL_MS_MAX ? DECL_WATCH_INTERVAL_MS_MAX
+                                                                 : health_interval_ms;
+}
 
 /* Problems found while reading one declaration, each already formatted as "FILE:LINE: message". */
 struct diag {

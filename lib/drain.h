@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Waits, at most max_ms, until no established TCP connection is left on local port (nginx's
- * connections to a color it no longer sends new requests to). Returns how many are left. */
-int wait_port_drained(int port, long long max_ms);
+#include "appenv.h"
 
-/* How many established TCP connections (IPv4 and IPv6) have local port port now. */
-int port_connections(int port);
+/* The connections nginx has open to color c, wherever it listens: established TCP connections on its
+ * port, or, in socket mode, connections accepted on its unix socket. */
+int color_connections(const struct app_env *e, enum color c);
+
+/* Waits, at most max_ms, until none is left (nginx's connections to a color it no longer sends new
+ * requests to, pooled before the switch). Returns how many are left. */
+int wait_color_drained(const struct app_env *e, enum color c, long long max_ms);

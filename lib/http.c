@@ -14,6 +14,7 @@
 struct http_probe {
         CURL *curl;
         char *base;
+        char *socket; /* the unix socket connected to, for messages; NULL over TCP */
         struct curl_slist *headers;
         char *host; /* the declared Host, for messages; NULL when curl's own */
         char body[BODY_MAX + 1];
@@ -29,19 +30,19 @@ static size_t body_write(char *data, size_t size, size_t nmemb, void *userdata) 
         return n;
 }
 
-int http_probe_new(const char *bind, int port, long timeout_ms, struct http_probe **ret) {
+static int probe_new(char *base, long timeout_ms, struct http_probe **ret) {
         struct http_probe *p;
 
-        if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
+        if (curl_global_init(CURL_GLOBAL_NOTHING) != 0) {
+                free(base);
                 return -EIO;
+        }
         p = calloc(1, sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        /* An IPv6 literal needs brackets in a URL. */
-        if (asprintf(&p->base, strchr(bind, ':') ? "http://[%s]:%d" : "http://%s:%d", bind, port) < 0) {
-                free(p);
+        if (!p) {
+                free(base);
                 return -ENOMEM;
         }
+        p->base = base;
         p->curl = curl_easy_init();
         if (!p->curl) {
                 http_probe_free(p);
@@ -58,11 +59,43 @@ int http_probe_new(const char *bind, int port, long timeout_ms, struct http_prob
         return 0;
 }
 
+int http_probe_new(const char *bind, int port, long timeout_ms, struct http_probe **ret) {
+        char *base;
+
+        /* An IPv6 literal needs brackets in a URL. */
+        if (asprintf(&base, strchr(bind, ':') ? "http://[%s]:%d" : "http://%s:%d", bind, port) < 0)
+                return -ENOMEM;
+        return probe_new(base, timeout_ms, ret);
+}
+
+int http_probe_new_unix(const char *socket_path, long timeout_ms, struct http_probe **ret) {
+        struct http_probe *p;
+        char *base;
+        int r;
+
+        /* The host of the URL is only what the Host header says (unless one is declared); curl
+         * connects to the socket. */
+        base = strdup("http://localhost");
+        if (!base)
+                return -ENOMEM;
+        r = probe_new(base, timeout_ms, &p);
+        if (r < 0)
+                return r;
+        p->socket = strdup(socket_path);
+        if (!p->socket || curl_easy_setopt(p->curl, CURLOPT_UNIX_SOCKET_PATH, socket_path) != CURLE_OK) {
+                http_probe_free(p);
+                return -ENOMEM;
+        }
+        *ret = p;
+        return 0;
+}
+
 void http_probe_free(struct http_probe *p) {
         if (p->curl)
                 curl_easy_cleanup(p->curl);
         curl_slist_free_all(p->headers);
         free(p->host);
+        free(p->socket);
         free(p->base);
         free(p);
 }
@@ -122,10 +155,12 @@ bool http_probe_check(struct http_probe *p, const char *path, long expect, const
         char ex[100];
         CURLcode cc;
 
-        /* Messages name the address probed and, when declared, the Host the app judged the request by. */
+        /* Messages name the address probed (the socket, over one) and, when declared, the Host the app
+         * judged the request by. */
         if (asprintf(&url, "%s%s", p->base, path) < 0)
                 url = NULL;
-        else if ((p->host ? asprintf(&what, "%s (Host: %s)", url, p->host) : asprintf(&what, "%s", url)) < 0)
+        else if (asprintf(&what, "%s%s%s%s%s%s", url, p->socket ? " over " : "", p->socket ?: "",
+                          p->host ? " (Host: " : "", p->host ?: "", p->host ? ")" : "") < 0)
                 what = NULL;
         if (!what) {
                 snprintf(reason, reason_size, "out of memory");

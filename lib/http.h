@@ -8,6 +8,9 @@
 struct http_probe;
 
 int http_probe_new(const char *bind, int port, long timeout_ms, struct http_probe **ret);
+/* The same over the unix socket at socket_path (the socket switch's colors): the URL's host is
+ * "localhost", and so is the Host header unless one is set. */
+int http_probe_new_unix(const char *socket_path, long timeout_ms, struct http_probe **ret);
 void http_probe_free(struct http_probe *p);
 static inline void http_probe_freep(struct http_probe **p) {
         if (*p)
@@ -16,7 +19,7 @@ static inline void http_probe_freep(struct http_probe **p) {
 
 /* What the next checks send besides the request line: host as the Host header ("" or NULL: the address
  * and port probed, curl's default) and the header lines "Name: value". The connection still goes to
- * the address and port given to http_probe_new(), and is kept for the next check. */
+ * the address and port (or socket) the probe was made for, and is kept for the next check. */
 int http_probe_set_headers(struct http_probe *p, const char *host, char *const *headers, size_t n_headers);
 
 /* GETs path; true when the status is expect and the body holds contains (when not empty). Otherwise

@@ -46,6 +46,15 @@ _printf_(3, 4) int log_internal(int prio, int error, const char *fmt, ...);
 #define MESSAGE_RECOVERED "e0defe5eeb1a40db90fc7ca241ae3786"
 /* The redirect rule set since boot was gone from the kernel (a flushed ruleset) or led elsewhere. */
 #define MESSAGE_REDIRECT_LOST "35808a6f08b74d90814ede27179a9a0c"
+/* The watch of a release after its deploy saw it go bad (failed probes in a row, or its unit crashed,
+ * exited or restarted) and rolls back on its own; logged with the reason before the rollback starts. */
+#define MESSAGE_AUTO_ROLLBACK "958ea6b67234438fbf8a4194fe67e653"
+/* The watch of a release ended with its window: the release stayed good. */
+#define MESSAGE_WATCH_ENDED "3df85df6f3b84620bf1b069c7b924e6f"
+/* The live color failed for good after the watch and traffic goes to the warm other color. */
+#define MESSAGE_FAILOVER "dd37ba4c3f0e422ebdfe110764b90e6a"
+/* The live color failed for good and there is no warm color to fail over to: an admin must act. */
+#define MESSAGE_LIVE_FAILED "9822916220324248af5feee9c69070dd"
 
 extern const char *log_ident;
 

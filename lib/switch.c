@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "nft.h"
 #include "nginx.h"
+#include "socket-link.h"
 #include "unit-name.h"
 
 #define INTENT_MAX 16384
@@ -167,6 +168,10 @@ int route_get(sd_bus *bus, const struct app_env *e, enum color *ret_color, bool 
 
         *ret_color = _COLOR_INVALID;
         *ret_pending = false;
+        if (e->switch_mode == SWITCH_SOCKET) {
+                r = socket_link_get(e, ret_color);
+                return r == -ENOENT ? 0 : r;
+        }
         if (e->switch_mode == SWITCH_REDIRECT) {
                 r = nft_redirect_get(e, &port);
                 if (r == -ENOENT)
@@ -188,6 +193,18 @@ int route_get(sd_bus *bus, const struct app_env *e, enum color *ret_color, bool 
                 if (port == e->port[c])
                         *ret_color = c;
         return 0;
+}
+
+/* What the route is, for messages. */
+static const char *route_name(const struct app_env *e) {
+        switch (e->switch_mode) {
+        case SWITCH_REDIRECT:
+                return "the redirect rule";
+        case SWITCH_SOCKET:
+                return e->socket_live;
+        default:
+                return e->nginx_include;
+        }
 }
 
 /* The include as it must be; with ROUTE_NGINX_MAY_BE_DOWN one that is right and loaded is left alone. */
@@ -223,26 +240,89 @@ static int ensure_include(sd_bus *bus, const struct app_env *e, enum color c, co
         return r;
 }
 
-int route_set(sd_bus *bus, const struct app_env *e, enum color c, const char *release, int flags,
-              struct timeline *tl, char **ret_reason) {
+/* Where the stable address leads: the live link, or the redirect rule. */
+static int set_behind_stable(const struct app_env *e, enum color c, struct timeline *tl, char **ret_reason) {
         int r;
 
-        *ret_reason = NULL;
-        if (e->switch_mode != SWITCH_REDIRECT)
-                /* Nothing deployed yet: a placeholder on the blue port, so that nginx starts. */
-                return ensure_include(bus, e, c == _COLOR_INVALID ? COLOR_BLUE : c, release, flags, tl, ret_reason);
-
-        /* nginx keeps pointing at the stable port, whatever the color; only the redirect behind it moves. */
-        if (flags & ROUTE_NGINX_MAY_BE_DOWN) {
-                r = ensure_include(bus, e, COLOR_BLUE, NULL, flags, tl, ret_reason);
-                if (r < 0)
+        if (e->switch_mode == SWITCH_SOCKET) {
+                /* Nothing deployed (a first deploy undone): no link, so nginx finds no socket rather than
+                 * the one of a color about to be stopped. */
+                if (c == _COLOR_INVALID) {
+                        r = socket_link_remove(e);
+                        if (r < 0)
+                                (void) asprintf(ret_reason, "cannot remove %s: %s", e->socket_live, strerror(-r));
                         return r;
+                }
+                r = socket_link_set(e, c, ret_reason);
+                timeline_step(tl, "link");
+                return r;
         }
         if (c == _COLOR_INVALID)
                 return 0;
         r = nft_redirect_set(e, c, ret_reason);
         timeline_step(tl, "redirect");
         return r;
+}
+
+/* A color that ran before the app was switched to socket mode (daemon-reload) listens on its port, not
+ * on its socket: pointing nginx at the link would send every request into the void. Its next deploy
+ * moves it (the new color starts on its socket, and the switch rewrites the include). */
+static int check_listens_on_socket(sd_bus *bus, const struct app_env *e, enum color c, char **ret_reason) {
+        _cleanup_free_ char *state = NULL;
+
+        if (c == _COLOR_INVALID || access(e->socket[c], F_OK) >= 0 ||
+            bus_unit_get_string(bus, unit_name(e->app, "@", color_to_string(c), "service"),
+                                "org.freedesktop.systemd1.Unit", "ActiveState", &state) < 0 ||
+            !streq(state, "active"))
+                return 0;
+        return asprintf(ret_reason,
+                        "the live %s color runs but has no socket at %s: it was started before %s went to "
+                        "socket mode, so nginx is left as it is; deploy a release to move the app to its "
+                        "socket (its switch points nginx at %s)",
+                        color_to_string(c), e->socket[c], e->app, e->socket_live),
+               -ENXIO;
+}
+
+/* The switches that never reload nginx: it connects to one stable address (the stable port, the live
+ * link) whatever the color, and only what lies behind it moves. At boot (ROUTE_NGINX_MAY_BE_DOWN) the
+ * include is put right for nginx's start first. On a switch the include is rewritten (tested, nginx
+ * reloaded) only when it does not name that address yet: the first switch after the app changed its
+ * mode, whose new color already listens the new way; the link or rule is set before, so that nginx,
+ * once reloaded, finds the new color behind it. */
+static int route_set_stable(sd_bus *bus, const struct app_env *e, enum color c, int flags, struct timeline *tl,
+                            char **ret_reason) {
+        _cleanup_free_ char *include = NULL, *on_disk = NULL;
+        int r;
+
+        if (flags & ROUTE_NGINX_MAY_BE_DOWN) {
+                if (e->switch_mode == SWITCH_SOCKET) {
+                        r = check_listens_on_socket(bus, e, c, ret_reason);
+                        if (r < 0)
+                                return r;
+                }
+                r = ensure_include(bus, e, COLOR_BLUE, NULL, flags, tl, ret_reason);
+                if (r < 0)
+                        return r;
+                return set_behind_stable(e, c, tl, ret_reason);
+        }
+        r = set_behind_stable(e, c, tl, ret_reason);
+        if (r < 0)
+                return r;
+        r = nginx_render_include(e, COLOR_BLUE, NULL, &include);
+        if (r < 0)
+                return r;
+        if (nginx_read_include(e, &on_disk) >= 0 && streq(on_disk, include))
+                return 0;
+        return nginx_switch(bus, e, include, !(flags & ROUTE_NO_JOBS), tl, ret_reason);
+}
+
+int route_set(sd_bus *bus, const struct app_env *e, enum color c, const char *release, int flags,
+              struct timeline *tl, char **ret_reason) {
+        *ret_reason = NULL;
+        if (e->switch_mode == SWITCH_RELOAD)
+                /* Nothing deployed yet: a placeholder on the blue port, so that nginx starts. */
+                return ensure_include(bus, e, c == _COLOR_INVALID ? COLOR_BLUE : c, release, flags, tl, ret_reason);
+        return route_set_stable(bus, e, c, flags, tl, ret_reason);
 }
 
 int route_guard_stop(sd_bus *bus, const struct app_env *e, enum color c, char **ret_reason) {
@@ -261,8 +341,7 @@ int route_guard_stop(sd_bus *bus, const struct app_env *e, enum color c, char **
         }
         if (r < 0)
                 return asprintf(ret_reason, "cannot tell where %s routes traffic (%s), so the %s color is not stopped",
-                                e->switch_mode == SWITCH_REDIRECT ? "the redirect rule" : e->nginx_include,
-                                strerror(-r), color_to_string(c)),
+                                route_name(e), strerror(-r), color_to_string(c)),
                        -EBUSY;
         if (pending)
                 return asprintf(ret_reason,
@@ -273,8 +352,7 @@ int route_guard_stop(sd_bus *bus, const struct app_env *e, enum color c, char **
         if (routed == c)
                 return asprintf(ret_reason, "%s routes traffic to the %s color, so it is not stopped: run systemctl "
                                 "reload %s.service to route to the color the state names",
-                                e->switch_mode == SWITCH_REDIRECT ? "the redirect rule" : e->nginx_include,
-                                color_to_string(c), e->app),
+                                route_name(e), color_to_string(c), e->app),
                        -EBUSY;
         return 0;
 }

@@ -10,8 +10,8 @@
 
 /*
  * The switch of an app's traffic from one color to the other, as one transaction that survives its own
- * death: its route (the nginx include or the redirect rule), its record (the intent, then "active") and
- * its recovery live here together.
+ * death: its route (the nginx include, the redirect rule or the live socket link), its record (the
+ * intent, then "active") and its recovery live here together.
  *
  * Before a deploy or rollback touches anything it writes, and syncs, an intent record to
  * STATE_DIR/intent: which event, from which color to which, the release, the pins as they were, and
@@ -57,8 +57,9 @@ void switch_intent_done(struct switch_intent *i);
 const char *switch_phase_to_string(enum switch_phase p);
 
 /* Where the route leads now: the color whose port the include (reload switch) or the rule (redirect
- * switch) names, or _COLOR_INVALID when it names neither or there is none. *ret_pending is true when
- * nginx has not loaded the include on disk yet (it still routes by the one before). */
+ * switch) names, or whose socket the live link (socket switch) leads to; _COLOR_INVALID when it names
+ * neither or there is none. *ret_pending is true when nginx has not loaded the include on disk yet (it
+ * still routes by the one before). */
 int route_get(sd_bus *bus, const struct app_env *e, enum color *ret_color, bool *ret_pending);
 
 enum {
@@ -71,8 +72,8 @@ enum {
 };
 
 /* Routes the app's traffic to color c running release; c _COLOR_INVALID: nothing deployed yet (a
- * placeholder include, no rule). With ROUTE_NGINX_MAY_BE_DOWN the redirect switch's include is put
- * right too. */
+ * placeholder include, no rule, no link). With ROUTE_NGINX_MAY_BE_DOWN the include of the redirect and
+ * socket switches, which never changes with the color, is put right too. */
 int route_set(sd_bus *bus, const struct app_env *e, enum color c, const char *release, int flags,
               struct timeline *tl, char **ret_reason);
 
@@ -82,8 +83,8 @@ int route_guard_stop(sd_bus *bus, const struct app_env *e, enum color c, char **
 
 /* Routes traffic to i->to and commits: "active", the old color's retire timer, history, the intent
  * removed. Signals are held back meanwhile. On failure the caller undoes with switch_undo(): -EREMOTEIO
- * when the route could not be set (nginx -t failed, nginx down, nftables refused), another negative
- * errno when the record could not be written. */
+ * when the route could not be set (nginx -t failed, nginx down, nftables refused, the link could not be
+ * replaced), another negative errno when the record could not be written. */
 int switch_commit(sd_bus *bus, const struct app_env *e, struct switch_intent *i, struct timeline *tl,
                   char **ret_reason);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "macro.h"
 
 long long now_ms(void) {
@@ -19,6 +20,11 @@ void timeline_start(struct timeline *t) {
         t->start_ms = t->mark_ms = now_ms();
 }
 
+void timeline_start_logged(struct timeline *t) {
+        timeline_start(t);
+        t->log_steps = true;
+}
+
 void timeline_step(struct timeline *t, const char *name) {
         long long now = now_ms();
 
@@ -27,6 +33,9 @@ void timeline_step(struct timeline *t, const char *name) {
                 t->steps[t->n].ms = now - t->mark_ms;
                 t->n++;
         }
+        if (t->log_steps)
+                log_event_fields(LOG_INFO, "BLUEGREEN_STEP_MS", now - t->mark_ms, "Step %s: %lld ms.", name,
+                                 now - t->mark_ms);
         t->mark_ms = now;
 }
 

@@ -9,9 +9,13 @@ packages=(
         gcc meson ninja-build pkg-config python3 scdoc
         clang libclang-rt-14-dev
         libsystemd-dev libconfig-dev libcurl4-openssl-dev libnftables-dev
+        # the Debian package (tools/build-deb.sh) and its check
+        debhelper dpkg-dev fakeroot lintian
         # the real parts the tests and the demo run
         systemd systemd-container nginx nftables curl wrk iproute2 procps
         python3-fastapi python3-uvicorn gunicorn python3-requests openssl
+        # the fleet test (contrib/ansible) and the metrics scrape
+        ansible ansible-lint yamllint python3-apt python3-prometheus-client
 )
 
 missing=()

@@ -27,7 +27,10 @@ static void check_accepted(const struct app_decl *d) {
                 FAIL("name or source lost");
         if (!d->releases || d->releases[0] != '/' || isempty(d->exec) || !d->workdir || !d->bind || !d->trigger)
                 FAIL("a required value is missing after validation");
-        if (!port_ok(d->port_blue) || !port_ok(d->port_green) || d->port_blue == d->port_green)
+        if (d->nginx.switch_mode == SWITCH_SOCKET) {
+                if (d->port_blue || d->port_green)
+                        FAIL("ports %d and %d accepted in socket mode", d->port_blue, d->port_green);
+        } else if (!port_ok(d->port_blue) || !port_ok(d->port_green) || d->port_blue == d->port_green)
                 FAIL("ports %d and %d accepted", d->port_blue, d->port_green);
         if ((d->port_live != 0) != (d->nginx.switch_mode == SWITCH_REDIRECT))
                 FAIL("ports.live %d accepted with switch %s", d->port_live, switch_mode_to_string(d->nginx.switch_mode));
@@ -38,8 +41,18 @@ static void check_accepted(const struct app_decl *d) {
                 FAIL("a list longer than its bound accepted");
         if (d->group && !d->user)
                 FAIL("group without user accepted");
-        if (!d->nginx.include || !d->nginx.upstream || !d->nginx.unit || !d->nginx.test || !d->stop.signal)
+        if (!d->nginx.include || !d->nginx.upstream || !d->nginx.unit || !d->nginx.test || isempty(d->nginx.group) ||
+            !d->stop.signal)
                 FAIL("an nginx or stop default is missing");
+        if (d->nginx.switch_defaulted != !!d->nginx.switch_default_file ||
+            (d->nginx.switch_defaulted && d->nginx.switch_mode != SWITCH_RELOAD))
+                FAIL("switch %s defaulted %d without a place to say so", switch_mode_to_string(d->nginx.switch_mode),
+                     d->nginx.switch_defaulted);
+        if (d->watch.duration_s < 0 || d->watch.duration_s > DECL_WATCH_DURATION_S_MAX || d->watch.failures < 1 ||
+            d->watch.failures > DECL_WATCH_FAILURES_MAX || d->watch.interval_ms < DECL_WATCH_INTERVAL_MS_MIN ||
+            d->watch.interval_ms > DECL_WATCH_INTERVAL_MS_MAX)
+                FAIL("watch %d s, %d failures, %d ms accepted", d->watch.duration_s, d->watch.failures,
+                     d->watch.interval_ms);
         if ((d->health.command != NULL) == (d->health.http.path != NULL))
                 FAIL("health has %s", d->health.command ? "both a command and a path" : "neither command nor path");
         for (size_t i = 0; i < d->n_smoke; i++)

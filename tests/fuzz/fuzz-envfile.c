@@ -405,6 +405,13 @@ static void check_app_env(const struct app_decl *d, const struct app_env *e) {
         same_int("BLUEGREEN_HOOK_PRE_START", !!d->hooks.pre_start, e->hook_pre_start);
         same_int("BLUEGREEN_HOOK_POST_SWITCH", !!d->hooks.post_switch, e->hook_post_switch);
         same_str("BLUEGREEN_TRIGGER", d->trigger, e->trigger);
+        same_str("BLUEGREEN_NGINX_GROUP", d->nginx.group, e->nginx_group);
+        same_int("BLUEGREEN_WATCH_DURATION_S", d->watch.duration_s, e->watch_duration_s);
+        same_int("BLUEGREEN_WATCH_FAILURES", d->watch.failures, e->watch_failures);
+        same_int("BLUEGREEN_WATCH_INTERVAL_MS", d->watch.interval_ms, e->watch_interval_ms);
+        same_path("BLUEGREEN_METRICS_DIR", d->metrics.directory, e->metrics_dir);
+        /* The declarations built here always have ports: never socket mode. */
+        same_str("BLUEGREEN_SOCKET_LIVE", "", e->socket_live);
 }
 
 static void check_color_env(const char *out, const char *color, int port) {

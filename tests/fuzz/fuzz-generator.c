@@ -37,23 +37,25 @@ static const struct app_file app_files[] = {
         { "", "-retire@.service" },
         { "", "-deploy-trigger.path" },
         { "", "-deploy-trigger.service" },
+        { "", "-failover@.service" },
         { "bluegreen/", "/app.env" },
         { "bluegreen/", "/blue.env" },
         { "bluegreen/", "/green.env" },
         { "multi-user.target.wants/", ".service" },
         { "multi-user.target.wants/", "-deploy-trigger.path" },
 };
-/* And those it gets with a setting, each group all or none: a hook, the redirect switch. */
+/* And those it gets with a setting, each group all or none: a hook, the watch, the redirect switch. */
 static const struct app_file app_optional_files[] = {
         { "", "-pre-start@.service" },
         { "", "-post-switch@.service" },
+        { "", "-watch@.service" },
         { "", "-redirect.service" },
         { "nftables.service.wants/", "-redirect.service" },
         { "firewalld.service.wants/", "-redirect.service" },
 };
 static const struct {
         size_t first, n;
-} app_optional_groups[] = { { 0, 1 }, { 1, 1 }, { 2, 3 } };
+} app_optional_groups[] = { { 0, 1 }, { 1, 1 }, { 2, 1 }, { 3, 3 } };
 
 static bool out_has(const char *out, const struct app_file *f, const char *app) {
         char path[4096];

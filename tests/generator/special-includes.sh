@@ -18,6 +18,7 @@ cat >"$etc/good.conf" <<'EOF'
 releases = "/srv/good/releases";
 exec = "bin/server --port ${PORT}";
 ports = { blue = 8001; green = 8002; };
+nginx = { switch = "reload"; };
 EOF
 mkfifo "$etc/fifo.inc"
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$etc/socket.inc"

@@ -29,7 +29,7 @@ printf '#!/bin/sh\n' >"$tree/hooks/migrate"
 chown nobody "$tree/hooks/migrate"
 
 decl() {
-        printf 'releases = "%s";\nexec = "bin/server --port ${PORT}";\nports = { blue = %d; green = %d; };\ntrigger = "/run/%s.deploy";\n%s\n' \
+        printf 'releases = "%s";\nexec = "bin/server --port ${PORT}";\nports = { blue = %d; green = %d; };\nnginx = { switch = "reload"; };\ntrigger = "/run/%s.deploy";\n%s\n' \
                 "$2" "$3" "$(($3 + 1))" "$1" "$4" >"$tmp/etc/$1.conf"
 }
 decl as-root "$tree/releases" 8001 'user = "root";'

@@ -29,6 +29,13 @@ wait_port() {
         done
         fail "server on $1 did not come up"
 }
+wait_socket() {
+        for _ in $(seq 100); do
+                curl -s -o /dev/null --unix-socket "$1" http://localhost/ && return 0
+                sleep 0.05
+        done
+        fail "server on $1 did not come up"
+}
 
 run_gate() { # expected-status VAR=VALUE...; output in $out, duration in $ms
         local want=$1 rc start
@@ -96,6 +103,27 @@ run_gate 1 PORT=1 BLUEGREEN_HEALTH_PATH= BLUEGREEN_HEALTH_COMMAND="exit 7" BLUEG
 grep -q "exited with status 7" <<<"$out" || fail "no command status in: $out"
 ok "a failing health.command reports its exit status"
 
+# Socket mode: the color listens on $SOCKET, a unix socket, and has no port.
+serve "unix:$tmp/healthy.sock" ok healthy
+serve "unix:$tmp/sick.sock" fail "database down"
+wait_socket "$tmp/healthy.sock"
+wait_socket "$tmp/sick.sock"
+run_gate 0 SOCKET="$tmp/healthy.sock"
+grep -q "is healthy" <<<"$out" || fail "no success message: $out"
+ok "a healthy server on a unix socket passes ($ms ms)"
+run_gate 1 SOCKET="$tmp/sick.sock"
+grep -q "http://localhost/healthz over $tmp/sick.sock answered 500, expected 200; body: \"database down\"" <<<"$out" ||
+        fail "reason lacks the socket, status and body: $out"
+ok "a 500 over a unix socket names the socket in the reason"
+run_gate 1 SOCKET="$tmp/none.sock" BLUEGREEN_HEALTH_DEADLINE_S=1
+grep -q "over $tmp/none.sock: Couldn't connect" <<<"$out" || fail "no connect error naming the socket in: $out"
+ok "no socket at \$SOCKET fails with the connect error"
+run_gate 0 SOCKET="$tmp/healthy.sock" PORT=1 BLUEGREEN_HEALTH_BODY_CONTAINS=healthy
+ok "\$SOCKET wins over \$PORT, and body_contains is checked over the socket"
+run_gate 64 SOCKET=relative.sock
+grep -q "not an absolute file name" <<<"$out" || fail "no message for a relative socket: $out"
+ok "a relative \$SOCKET is a usage error"
+
 run_gate 64 BLUEGREEN_HEALTH_PATH=/healthz
-ok "no PORT is a usage error"
+ok "neither SOCKET nor PORT is a usage error"
 echo "health: all checks passed"

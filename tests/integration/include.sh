@@ -99,6 +99,51 @@ for style in upstream variable; do
         nginx_cmd -s quit
         for _ in $(seq 50); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
 done
+# The socket switch: the include names the stable socket, the link moves, nginx is not reloaded.
+# Connections nginx pooled (style upstream, keepalive_time 1s) reach the old color until they are
+# recycled; a new connection follows the link at once (style variable, which pools none).
+sockets=$tmp/run/demo
+mkdir -p "$sockets/blue" "$sockets/green"
+python3 "$here/server.py" "unix:$sockets/blue/http.sock" ok blue-on-socket & pids+=($!)
+python3 "$here/server.py" "unix:$sockets/green/http.sock" ok green-on-socket & pids+=($!)
+for c in blue green; do
+        for _ in $(seq 100); do curl -s -o /dev/null --unix-socket "$sockets/$c/http.sock" http://x/ && break; sleep 0.05; done
+done
+# nginx's workers run as nobody here: let them through to the sockets (bluegreen-socket-dir's job on a
+# real system, for nginx.group only).
+chmod 0755 "$tmp"
+chmod 0666 "$sockets"/*/http.sock
+for style in upstream variable; do
+        run_nginx_with $style
+        "$writer" $style "unix:$sockets" 0 0 blue "$tmp/conf.d/demo.conf"
+        nginx_cmd -t -q || fail "$style, socket: nginx -t rejects the include"
+        grep -q "unix:$sockets/live.sock" "$tmp/conf.d/demo.conf" || fail "$style, socket: the include does not name the live socket"
+        [ "$(readlink "$sockets/live.sock")" = blue/http.sock ] || fail "$style, socket: the link does not lead to blue's socket"
+        ok "$style, socket: nginx -t accepts the include, the link leads to blue/http.sock"
+        nginx_cmd
+        expect_body blue-on-socket "$style, socket: traffic reaches blue through the link"
+        master=$(cat "$tmp/nginx.pid")
+        workers=$(pgrep -P "$master" | sort | tr '\n' ' ')
+        "$writer" $style "unix:$sockets" 0 0 green "$tmp/conf.d/demo.conf"
+        expect_body green-on-socket "$style, socket: after the link moved, without a reload, traffic reaches green"
+        [ "$workers" = "$(pgrep -P "$master" | sort | tr '\n' ' ')" ] || fail "$style, socket: nginx's workers changed"
+        ok "$style, socket: the same nginx workers as before the switch"
+        ls -A "$sockets" | grep -v -e '^blue$' -e '^green$' -e '^live.sock$' && fail "$style, socket: temporary links left behind"
+        nginx_cmd -s quit
+        for _ in $(seq 50); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
+done
+mkdir "$tmp/elsewhere" && ln -s "$tmp/elsewhere" "$tmp/run/linked"
+if "$writer" upstream "unix:$tmp/run/linked" 0 0 blue "$tmp/conf.d/demo.conf" 2>"$tmp/err"; then
+        fail "the link was set through a symbolic link planted at its directory"
+fi
+[ -z "$(ls -A "$tmp/elsewhere")" ] || fail "something was written where the planted link leads"
+ok "a symbolic link planted at the live link's directory is refused, nothing is written through it"
+chmod 0777 "$sockets"
+"$writer" upstream "unix:$sockets" 0 0 blue "$tmp/conf.d/demo.conf" 2>"$tmp/err" &&
+        fail "the link was set in a directory everyone can write"
+chmod 0755 "$sockets"
+ok "a live link's directory anyone can write is refused"
+
 # Root writes the include where nginx reads it: a link planted at its name is replaced, never
 # followed, and a directory on its path that someone else could write is refused.
 echo "precious" >"$tmp/precious"

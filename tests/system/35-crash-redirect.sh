@@ -7,6 +7,5 @@
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/crash-lib.sh"
 
-crash_setup redirect
-crash_all_steps
+crash_kill_test redirect
 echo "35-crash-redirect: all checks passed"

@@ -7,9 +7,5 @@
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/crash-lib.sh"
 
-crash_setup reload
-crash_measure_bare_reload
-for step in pinned started include-written recorded; do
-        crash_power_cut_case "$step"
-done
+crash_power_cut_test reload
 echo "36-power-cut-reload: all checks passed"

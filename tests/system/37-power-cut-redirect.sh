@@ -8,8 +8,5 @@
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/crash-lib.sh"
 
-crash_setup redirect
-for step in pinned started routed recorded; do
-        crash_power_cut_case "$step"
-done
+crash_power_cut_test redirect
 echo "37-power-cut-redirect: all checks passed"

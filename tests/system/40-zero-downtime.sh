@@ -4,10 +4,12 @@
 # clients at once (wrk over HTTP, wrk over TLS, python-requests sessions over TLS, the last two
 # through the runbook's "listen 443 ssl http2" site). Asserts that
 #   - nothing fails in steady state, for any client (the load itself is sound);
-#   - deploys and rollbacks in redirect mode fail no request of any client over SWITCHES (10);
+#   - deploys and rollbacks in redirect and socket modes fail no request of any client over SWITCHES (10);
 #   - in reload mode, a switch fails no more requests, per client, than a bare nginx reload does
 #     under the same load, measured in the same run (its idle keep-alive connections are closed by
 #     nginx's old workers: that is nginx's, and it is what redirect mode avoids);
+#   - in those two modes nginx's pooled connections to the old color are gone within 5 s of the last
+#     switch (keepalive_time 1 s: the old color's tail);
 #   - redirect mode still serves after "systemctl restart nftables" under load;
 #   - the naive in-place restart does fail requests, so the measurement can see failures at all.
 set -euo pipefail
@@ -24,21 +26,27 @@ get() { # LABEL-PREFIX FIELD
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
-for mode in reload redirect; do
+for mode in reload redirect socket; do
         for c in '' _tls _requests; do
                 [ -n "$(get "${mode}$c:_steady" requests)" ] || fail "no ${mode}$c results"
                 [ "$(get "${mode}$c:_steady" requests)" -gt 0 ] || fail "${mode}$c: no request was sent in steady state"
                 [ "$(get "${mode}$c:_steady" failed)" -eq 0 ] || fail "${mode}$c: requests failed with no switch at all"
         done
 done
-ok "steady state: no failed request in either mode, from any client"
+ok "steady state: no failed request in any mode, from any client"
 
-[ "$(get "redirect:_[0-9]" events)" -ge "${SWITCHES:-10}" ] || fail "redirect: fewer switches than asked for"
-for c in '' _tls _requests; do
-        l="redirect$c:_[0-9]"
-        [ "$(get "$l" requests)" -gt 0 ] || fail "redirect$c: no requests were sent during the switches"
-        [ "$(get "$l" failed)" -eq 0 ] || fail "redirect$c: $(get "$l" failed) requests failed during the switches"
-        ok "redirect mode, client ${c:-_wrk}: 0 failed of $(get "$l" requests) requests across $(get "$l" events) switches"
+for mode in redirect socket; do
+        [ "$(get "$mode:_[0-9]" events)" -ge "${SWITCHES:-10}" ] || fail "$mode: fewer switches than asked for"
+        for c in '' _tls _requests; do
+                l="$mode$c:_[0-9]"
+                [ "$(get "$l" requests)" -gt 0 ] || fail "$mode$c: no requests were sent during the switches"
+                [ "$(get "$l" failed)" -eq 0 ] || fail "$mode$c: $(get "$l" failed) requests failed during the switches"
+                ok "$mode mode, client ${c:-_wrk}: 0 failed of $(get "$l" requests) requests across $(get "$l" events) switches"
+        done
+        # The tail nginx.keepalive_time_s (1 s) bounds: its pooled connections to the old color recycle.
+        tail_ms=$(get "${mode}_tail" tail_ms)
+        [ "$tail_ms" -lt 5000 ] || fail "$mode: nginx still had connections to the old color $tail_ms ms after the last switch"
+        ok "$mode mode: nginx's last connection to the old color closed $tail_ms ms after the last switch"
 done
 
 # Per event, per client. A reload fails a handful of requests at random (which keep-alive connections

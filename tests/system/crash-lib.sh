@@ -1,14 +1,16 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# What the crash tests share (34-crash-reload.sh, 35-crash-redirect.sh, 36-power-cut.sh), on top of
-# bluegreen.sh: killing a deploy or rollback at a named step (the programs' test-only crash points,
-# set through the manager's environment, see bluegreen-deploy(8)), checking that the app is consistent
-# afterwards, and measuring the next deploy under keep-alive load.
+# What the crash tests share, on top of bluegreen.sh: killing a deploy or rollback at a named step (the
+# programs' test-only crash points, set through the manager's environment, see bluegreen-deploy(8)) or
+# cutting the power there, checking that the app is consistent afterwards, and measuring the next
+# deploy under keep-alive load. One test per switch mode and kind, each a call of crash_kill_test or
+# crash_power_cut_test: 34/35/46 (kill -9: reload, redirect, socket), 36/37/47 (power cut).
 #
 # Consistent, as issue 7 defines it and crash_assert_consistent checks it:
 #   - no intent is left, and bluegreenctl status reports no problem (exit 0);
-#   - the route (the include nginx loaded, or the redirect rule) leads to the color state names live,
+#   - the route (the include nginx loaded, the redirect rule or the live socket link) leads to the color
+#     state names live,
 #     that color runs, and nginx serves the release the test expects;
 #   - the pins are those the test expects (the last completed deploy or rollback's);
 #   - the other color is stopped, or running with its retire timer armed;
@@ -19,9 +21,12 @@
 CRASH_N=0
 CRASH_BARE_PER_RELOAD=0
 
-crash_setup() { # MODE
+crash_setup() { # MODE: reload, redirect or socket
         CRASH_MODE=$1
-        [ "$CRASH_MODE" = redirect ] && BG_LIVE_PORT=9010
+        case $CRASH_MODE in
+        redirect) BG_LIVE_PORT=9010 ;;
+        socket) BG_SWITCH=socket ;;
+        esac
         bg_setup
         bg_release r1
         bg_release r2
@@ -99,7 +104,7 @@ crash_measure_bare_reload() {
         echo "RESULT case=bare_reload failed=$failed reloads=6"
 }
 
-# A deploy of a fresh release under keep-alive load. Redirect mode: 0 failed. Reload mode: what a
+# A deploy of a fresh release under keep-alive load. Redirect and socket modes: 0 failed. Reload mode: what a
 # bare nginx reload does, no more: on reload nginx's old workers close idle keep-alive connections,
 # and a request racing that close fails with a read error, at most one per client connection (16
 # here) per reload (a bare reload failed anywhere from 0 to 16 in our runs: the count is noisy, its
@@ -117,7 +122,7 @@ crash_deploy_under_load() { # LABEL
         crash_wrk_wait
         failed=$(crash_wrk_failed "$f")
         [ "$failed" != none ] || fail "$1: wrk sent no request during the deploy"
-        if [ "$CRASH_MODE" = redirect ]; then
+        if [ "$CRASH_MODE" != reload ]; then
                 [ "$failed" -eq 0 ] || cat "$f" >&2
                 assert_eq 0 "$failed" "$1: the next deploy under keep-alive load fails no request"
         else
@@ -151,12 +156,7 @@ crash_assert_consistent() { # LABEL WANT-ACTIVE WANT-BLUE-PIN WANT-GREEN-PIN WAN
         assert_eq "$2" "$active" "$label: state names $2 live"
         assert_eq "$3 $4" "$(crash_pin blue) $(crash_pin green)" "$label: the pins are blue=$3 green=$4"
         assert_eq active "$(bg_active "$BG_APP@$active.service")" "$label: the live color runs"
-        if [ "$CRASH_MODE" = redirect ]; then
-                got=$(ct_exec nft list chain inet "bluegreen-$BG_APP" output | sed -n 's/.*redirect to :\([0-9]*\).*/\1/p')
-        else
-                got=$(bg_include | sed -n 's/.*server 127.0.0.1:\([0-9]*\);.*/\1/p')
-        fi
-        assert_eq "$([ "$active" = blue ] && echo 9011 || echo 9012)" "$got" "$label: the route leads to $active"
+        assert_eq "$active" "$(bg_route)" "$label: the route leads to $active"
         assert_eq "$5" "$(bg_wait_live_release "$5")" "$label: nginx serves $5"
         other=$([ "$active" = blue ] && echo green || echo blue)
         case "$(bg_active "$BG_APP@$other.service")" in
@@ -367,4 +367,27 @@ crash_power_cut_case() { # STEP
         fi
         crash_deploy_under_load "$label"
         crash_report "$label"
+}
+
+# The kill -9 test of a switch mode: every named step of a deploy and of a rollback, settled by each
+# program in turn; in reload mode against what bare nginx reloads fail under the same load.
+crash_kill_test() { # MODE
+        crash_setup "$1"
+        [ "$1" = reload ] && crash_measure_bare_reload
+        crash_all_steps
+}
+
+# The power-cut test of a switch mode: cut at four steps of a deploy, one on each side of every change
+# (pin, start, route, record). Where the route changes: the include written in reload mode, the rule or
+# link replaced in the others.
+crash_power_cut_test() { # MODE
+        local steps="pinned started routed recorded"
+        crash_setup "$1"
+        if [ "$1" = reload ]; then
+                crash_measure_bare_reload
+                steps="pinned started include-written recorded"
+        fi
+        for step in $steps; do
+                crash_power_cut_case "$step"
+        done
 }

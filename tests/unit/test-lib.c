@@ -17,26 +17,7 @@
  * generator's library only, and the parser is what must agree with envfile_quote(). */
 #include "appenv.c"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                     \
-        do {                                                                            \
-                checks++;                                                               \
-                if (!(cond)) {                                                          \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-                        failures++;                                                     \
-                }                                                                       \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                 \
-        do {                                                                            \
-                const char *_a = (a), *_b = (b);                                        \
-                checks++;                                                               \
-                if (!_a || !_b || strcmp(_a, _b) != 0) {                                \
-                        fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, _a ?: "(null)", _b ?: "(null)"); \
-                        failures++;                                                     \
-                }                                                                       \
-        } while (0)
+#include "check.h"
 
 static void test_quoting(void) {
         _cleanup_free_ char *a = unit_escape_specifiers("100% %i");
@@ -196,6 +177,12 @@ static void test_decl_defaults(void) {
                 CHECK(d->hooks.pre_start == NULL && d->hooks.post_switch == NULL);
                 CHECK(d->hardening == HARDENING_STRICT);
                 CHECK_STR(d->trigger, "/srv/x/releases/.deploy");
+                CHECK_STR(d->nginx.group, "www-data");
+                CHECK(d->watch.duration_s == 300 && d->watch.failures == 3 && d->watch.interval_ms == 100);
+                /* Reload mode by default: the generator's notice points at exec. */
+                CHECK(d->nginx.switch_mode == SWITCH_RELOAD && d->nginx.switch_defaulted);
+                CHECK_STR(d->nginx.switch_default_file, path);
+                CHECK(d->nginx.switch_default_line == 2);
         }
         unlink(path);
 
@@ -210,23 +197,83 @@ static void test_decl_defaults(void) {
         }
 }
 
-/* Loads a declaration whose health.body_contains is body; returns app_decl_load()'s result. */
-static int load_with_body(const char *body) {
-        char path[] = "/tmp/bluegreen-utf8-XXXXXX.conf";
-        _cleanup_(app_decl_freep) struct app_decl *d = NULL;
-        _cleanup_(diag_done) struct diag diag = {};
-        _cleanup_free_ char *text = NULL;
+/* app_decl_load() of the declaration text of app "x", from a file removed again. */
+static int load_decl_text(const char *text, struct app_decl **ret, struct diag *diag) {
+        char path[] = "/tmp/bluegreen-decl-XXXXXX.conf";
         int fd = mkstemps(path, 5), r;
 
         CHECK(fd >= 0);
-        CHECK(asprintf(&text, "releases = \"/srv/x\";\nexec = \"bin/x\";\nports = { blue = 1; green = 2; };\n"
-                              "health = { body_contains = \"%s\"; };\n", body) > 0);
         CHECK(write(fd, text, strlen(text)) == (ssize_t) strlen(text));
         close(fd);
-        r = app_decl_load(path, "x", &d, &diag);
-        CHECK(r == 0 || (diag.n == 1 && strstr(diag.msgs[0], ":4: health.body_contains: is not valid UTF-8")));
+        r = app_decl_load(path, "x", ret, diag);
         unlink(path);
         return r;
+}
+
+/* Loads a declaration whose health.body_contains is body; returns app_decl_load()'s result. */
+static int load_with_body(const char *body) {
+        _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+        _cleanup_(diag_done) struct diag diag = {};
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        CHECK(asprintf(&text, "releases = \"/srv/x\";\nexec = \"bin/x\";\nports = { blue = 1; green = 2; };\n"
+                              "health = { body_contains = \"%s\"; };\n", body) > 0);
+        r = load_decl_text(text ?: "", &d, &diag);
+        CHECK(r == 0 || (diag.n == 1 && strstr(diag.msgs[0], ":4: health.body_contains: is not valid UTF-8")));
+        return r;
+}
+
+/* The mode a declaration without nginx.switch gets (bluegreen.conf(5)), and the cases around it. */
+static void test_switch_default_rule(void) {
+        static const struct {
+                const char *rest; /* after releases */
+                int r;
+                enum switch_mode mode;
+                bool defaulted;
+        } cases[] = {
+                { "exec = \"bin/x --uds ${SOCKET}\";", 0, SWITCH_SOCKET, false },
+                { "exec = \"bin/x --uds $SOCKET\";", 0, SWITCH_SOCKET, false },
+                { "exec = \"bin/x --uds=${SOCKET}\";\nnginx = { switch = \"socket\"; };", 0, SWITCH_SOCKET, false },
+                /* systemd substitutes neither: a literal "${SOCKET}", and "$SOCKET" inside a word. */
+                { "exec = \"bin/x $${SOCKET}\";\nports = { blue = 1; green = 2; };", 0, SWITCH_RELOAD, true },
+                { "exec = \"bin/x unix:$SOCKET\";\nports = { blue = 1; green = 2; };", 0, SWITCH_RELOAD, true },
+                { "exec = \"bin/x $SOCKETS\";\nports = { blue = 1; green = 2; };", 0, SWITCH_RELOAD, true },
+                { "exec = \"bin/x\";\nports = { blue = 1; green = 2; live = 3; };", 0, SWITCH_REDIRECT, false },
+                { "exec = \"bin/x\";\nports = { blue = 1; green = 2; };\nnginx = { switch = \"reload\"; };", 0,
+                  SWITCH_RELOAD, false },
+                /* $SOCKET is empty outside socket mode; ports have no use in it. */
+                { "exec = \"bin/x ${SOCKET}\";\nports = { blue = 1; green = 2; };\nnginx = { switch = \"reload\"; };",
+                  -EINVAL },
+                { "exec = \"bin/x ${SOCKET}\";\nports = { blue = 1; green = 2; };", -EINVAL },
+                { "exec = \"bin/x\";\nnginx = { switch = \"socket\"; };\nbind = \"::1\";", -EINVAL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(app_decl_freep) struct app_decl *d = NULL;
+                _cleanup_(diag_done) struct diag diag = {};
+                _cleanup_free_ char *text = NULL;
+                int r;
+
+                CHECK(asprintf(&text, "releases = \"/srv/x\";\n%s\n", cases[i].rest) > 0);
+                r = load_decl_text(text ?: "", &d, &diag);
+                if (r != cases[i].r)
+                        fprintf(stderr, "case %zu: %d, %s\n", i, r, diag.n > 0 ? diag.msgs[0] : "");
+                CHECK(r == cases[i].r);
+                if (r < 0 || !d)
+                        continue;
+                CHECK(d->nginx.switch_mode == cases[i].mode);
+                CHECK(d->nginx.switch_defaulted == cases[i].defaulted);
+                if (d->nginx.switch_mode == SWITCH_SOCKET)
+                        CHECK(d->port_blue == 0 && d->port_green == 0 && d->port_live == 0);
+        }
+}
+
+/* watch.interval_ms defaults to health's, within the watch's bounds. */
+static void test_watch_interval_default(void) {
+        CHECK(watch_interval_default(1) == DECL_WATCH_INTERVAL_MS_MIN);
+        CHECK(watch_interval_default(250) == 250);
+        CHECK(watch_interval_default(600000) == DECL_WATCH_INTERVAL_MS_MAX);
 }
 
 /* systemd drops what is not UTF-8 by its rules, so the generator refuses exactly that. */
@@ -527,6 +574,75 @@ static void test_probe_headers_environ(void) {
         free(headers);
 }
 
+/* text with its first "old" replaced by "new". */
+static char *replaced(const char *text, const char *old, const char *new) {
+        const char *at = text ? strstr(text, old) : NULL;
+        char *r;
+
+        CHECK(at != NULL);
+        if (!at || asprintf(&r, "%.*s%s%s", (int) (at - text), text, new, at + strlen(old)) < 0)
+                return NULL;
+        return r;
+}
+
+/* What the generator wrote for golden case 114 (socket mode) reads back: the sockets, nginx's group,
+ * the watch, and ports 0, which only socket mode accepts. */
+static void test_app_env_socket(void) {
+        _cleanup_free_ char *env = NULL, *text = NULL;
+        struct app_env e = {};
+        const char *bad = NULL;
+
+        CHECK(asprintf(&env, "%.*s/../generator/114-socket-basic/expected/bluegreen/api/app.env",
+                       (int) (strrchr(__FILE__, '/') - __FILE__), __FILE__) > 0);
+        CHECK(app_env_from_file(env, &e, &bad) == 0);
+        CHECK(e.switch_mode == SWITCH_SOCKET);
+        CHECK_STR(e.socket[COLOR_BLUE], BLUEGREEN_RUN_ROOT "/api/blue/http.sock");
+        CHECK_STR(e.socket[COLOR_GREEN], BLUEGREEN_RUN_ROOT "/api/green/http.sock");
+        CHECK_STR(e.socket_live, BLUEGREEN_RUN_ROOT "/api/live.sock");
+        CHECK_STR(e.nginx_group, "nginx");
+        CHECK(e.port[COLOR_BLUE] == 0 && e.port[COLOR_GREEN] == 0 && e.port_live == 0);
+        CHECK(e.watch_duration_s == 300 && e.watch_failures == 3 && e.watch_interval_ms == 100);
+        app_env_done(&e);
+
+        /* An app.env from before socket mode and the watch: no sockets, default group, no watch. */
+        text = app_env_text(0);
+        CHECK(load_env_text(text, &e, &bad) == 0);
+        CHECK(e.switch_mode == SWITCH_RELOAD);
+        CHECK_STR(e.socket[COLOR_BLUE], "");
+        CHECK_STR(e.socket_live, "");
+        CHECK_STR(e.nginx_group, "www-data");
+        CHECK(e.watch_duration_s == 0 && e.watch_failures == 3 && e.watch_interval_ms == 100);
+        app_env_done(&e);
+
+        static const struct {
+                const char *old, *new, *bad;
+        } refused[] = {
+                /* Port 0 only in socket mode; socket mode only with its sockets. */
+                { "BLUEGREEN_PORT_GREEN=8202", "BLUEGREEN_PORT_GREEN=0", "BLUEGREEN_PORT_GREEN" },
+                { "BLUEGREEN_NGINX_SWITCH=reload", "BLUEGREEN_NGINX_SWITCH=socket", "BLUEGREEN_NGINX_SWITCH" },
+                { "BLUEGREEN_DRAIN_S=600", "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_SOCKET_BLUE=\"run/x.sock\"",
+                  "BLUEGREEN_SOCKET_BLUE" },
+                { "BLUEGREEN_DRAIN_S=600",
+                  "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_SOCKET_LIVE=\"/run/bluegreen/"
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/live.sock\"",
+                  "BLUEGREEN_SOCKET_LIVE" },
+                { "BLUEGREEN_DRAIN_S=600", "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_NGINX_GROUP=\"\"", "BLUEGREEN_NGINX_GROUP" },
+                { "BLUEGREEN_DRAIN_S=600", "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_WATCH_DURATION_S=86401",
+                  "BLUEGREEN_WATCH_DURATION_S" },
+                { "BLUEGREEN_DRAIN_S=600", "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_WATCH_FAILURES=0", "BLUEGREEN_WATCH_FAILURES" },
+                { "BLUEGREEN_DRAIN_S=600", "BLUEGREEN_DRAIN_S=600\nBLUEGREEN_WATCH_INTERVAL_MS=99",
+                  "BLUEGREEN_WATCH_INTERVAL_MS" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                _cleanup_free_ char *t = replaced(text, refused[i].old, refused[i].new);
+
+                bad = NULL;
+                CHECK(load_env_text(t, &e, &bad) == -EINVAL);
+                CHECK_STR(bad, refused[i].bad);
+                app_env_done(&e);
+        }
+}
+
 int main(void) {
         test_quoting();
         test_template();
@@ -534,11 +650,14 @@ int main(void) {
         test_atomic_write();
         test_decl_defaults();
         test_utf8();
+        test_switch_default_rule();
+        test_watch_interval_default();
         test_envfile_round_trip();
         test_app_env_limits();
         test_probe_headers_round_trip();
         test_probe_headers_golden();
         test_probe_headers_environ();
+        test_app_env_socket();
         printf("%d checks, %d failed\n", checks, failures);
         return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
