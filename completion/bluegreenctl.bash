@@ -21,7 +21,7 @@ _bluegreenctl_releases() {
 
 _bluegreenctl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-        local verbs="status verify deploy rollback releases prune history"
+        local verbs="status verify deploy rollback releases prune history maintenance"
         local -A opts=(
                 [-]="--json --help"
                 [status]="--json --help"
@@ -31,6 +31,7 @@ _bluegreenctl() {
                 [releases]="--quiet --json --help"
                 [prune]="--keep --dry-run --wait --json --help"
                 [history]="--lines --json --help"
+                [maintenance]="--message --json --help"
         )
         local verb="" w i
         local -a args=()
@@ -39,7 +40,7 @@ _bluegreenctl() {
         for ((i = 1; i < COMP_CWORD; i++)); do
                 w=${COMP_WORDS[i]}
                 case $w in
-                --name | --keep | --lines | -n) ((i++)) ;;
+                --name | --keep | --lines | -n | --message | -m) ((i++)) ;;
                 -*) ;;
                 *) if [[ -z $verb ]]; then verb=$w; else args+=("$w"); fi ;;
                 esac
@@ -50,7 +51,7 @@ _bluegreenctl() {
                 mapfile -t COMPREPLY < <(compgen -W "$(_bluegreenctl_apps)" -- "$cur")
                 return
                 ;;
-        --keep | --lines | -n)
+        --keep | --lines | -n | --message | -m)
                 COMPREPLY=()
                 return
                 ;;
@@ -72,6 +73,13 @@ _bluegreenctl() {
                         mapfile -t COMPREPLY < <(compgen -W "$(_bluegreenctl_apps)" -- "$cur")
                 elif ((${#args[@]} == 1)); then
                         mapfile -t COMPREPLY < <(compgen -W "$(_bluegreenctl_releases "${args[0]}")" -- "$cur")
+                fi
+                ;;
+        maintenance)
+                if ((${#args[@]} == 0)); then
+                        mapfile -t COMPREPLY < <(compgen -W "$(_bluegreenctl_apps)" -- "$cur")
+                elif ((${#args[@]} == 1)); then
+                        mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur")
                 fi
                 ;;
         rollback | releases | prune | history)

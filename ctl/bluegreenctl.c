@@ -52,7 +52,8 @@ static void help(void) {
                "  rollback [--no-block] APP            roll back, showing each step as it happens\n"
                "  releases [-q] APP                    the release directories and what holds them\n"
                "  prune --keep N [--dry-run] APP       remove the oldest releases nothing holds\n"
-               "  history [-n N] APP                   deploys, rollbacks and retirements, newest first\n");
+               "  history [-n N] APP                   deploys, rollbacks and retirements, newest first\n"
+               "  maintenance APP [on [-m TEXT] | off] a 503 page instead of the app, or back to the live color\n");
 }
 
 static const char *generator_dir(void) {
@@ -253,7 +254,8 @@ static char *consistency_problem(sd_bus *bus, const struct app_env *e, const str
         if (pending)
                 (void) asprintf(&p, "nginx has not loaded %s since it was written: systemctl reload %s.service",
                                 e->nginx_include, e->app);
-        else if (s->active != _COLOR_INVALID && routed != s->active)
+        else if (s->active != _COLOR_INVALID && routed != s->active &&
+                 !(routed == _COLOR_INVALID && state_maintenance_get(e->state_dir, NULL) > 0))
                 (void) asprintf(&p, "the route leads to %s but the state says %s is live: systemctl reload %s.service",
                                 routed == _COLOR_INVALID ? "neither color" : color_to_string(routed),
                                 color_to_string(s->active), e->app);
@@ -320,6 +322,8 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                 ret = 2;
         struct auto_info ai;
         auto_info_load(bus, &e, &s, &ai);
+        _cleanup_free_ char *maintenance_message = NULL;
+        int maintenance = state_maintenance_get(e.state_dir, &maintenance_message);
 
         if (arg_json) {
                 printf("%s{\"app\":", first ? "" : ",");
@@ -385,6 +389,11 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                 }
                 printf("}");
                 auto_info_json(&s, &ai);
+                printf(",\"maintenance\":");
+                if (maintenance > 0)
+                        json_string(maintenance_message);
+                else
+                        printf("null");
                 printf(",\"history\":[");
                 for (int i = 0; i < n_hist; i++) {
                         printf("%s", i ? "," : "");
@@ -410,6 +419,10 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                ci[c].active_state ?: "unknown", ci[c].sub_state ?: "unknown", retire);
                 }
                 auto_info_print(&e, &s, &ai);
+                if (maintenance > 0)
+                        printf("  MAINTENANCE: nginx answers 503%s%s%s (bluegreenctl maintenance %s off)\n",
+                               *maintenance_message ? ": \"" : "", maintenance_message,
+                               *maintenance_message ? "\"" : "", app);
                 if (problem)
                         printf("  PROBLEM: %s\n", problem);
                 printf("  nginx include: %s\n", e.nginx_include);

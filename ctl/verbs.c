@@ -13,6 +13,7 @@ static const struct {
 } verbs[] = {
         { "verify", verb_verify },     { "deploy", verb_deploy }, { "rollback", verb_rollback },
         { "releases", verb_releases }, { "prune", verb_prune },   { "history", verb_history },
+        { "maintenance", verb_maintenance },
 };
 
 int verb_dispatch(int argc, char *argv[]) {

@@ -19,6 +19,7 @@ int verb_rollback(int argc, char *argv[]);
 int verb_releases(int argc, char *argv[]);
 int verb_prune(int argc, char *argv[]);
 int verb_history(int argc, char *argv[]);
+int verb_maintenance(int argc, char *argv[]);
 
 /* Runs the verb argv names, when it is one of the above: its exit status; -1 when argv names none of
  * them (status, the default, is bluegreenctl.c's own). */

@@ -325,6 +325,7 @@ static void fill_vars(struct vars *vs, const struct app_decl *d, const char *env
         vars_int(vs, "HAS_PRE_START", !!d->hooks.pre_start);
         vars_int(vs, "HAS_POST_SWITCH", !!d->hooks.post_switch);
         vars_quoted(vs, "Q_TRIGGER", d->trigger);
+        vars_quoted(vs, "Q_INITIAL_RELEASE", d->initial_release);
         vars_quoted(vs, "Q_NGINX_GROUP", d->nginx.group);
         fill_socket_vars(vs, d);
         fill_watch_vars(vs, d);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "appenv.h"
@@ -39,10 +40,13 @@ static void help(void) {
                "  --route-only  settle, then set only the redirect rule of the live color (no include,\n"
                "                no color start); run by APP-redirect.service after the firewall\n"
                "                replaced the ruleset\n\n"
+               "While nothing has been deployed and $BLUEGREEN_INITIAL_RELEASE names a release, it\n"
+               "queues APP-deploy@RELEASE.service instead of starting a color.\n\n"
                "Exit status: 0 done (also when nothing was deployed yet, or --route-only in reload\n"
                "mode); 1 an interrupted deploy could not be settled, the route could not be set (the\n"
-               "live color is started all the same), or systemd refused to start the live color;\n"
-               "2 bad environment or arguments.\n");
+               "live color is started all the same), systemd refused to start the live color, or the\n"
+               "initial release is missing or its deploy could not be queued; 2 bad environment or\n"
+               "arguments.\n");
 }
 
 /* Before nginx starts: the include must exist and lead to the live color, and the stable port of the
@@ -93,6 +97,29 @@ static int route_rule(const struct app_env *e, const struct app_state *s) {
                 return log_error("Failed to set the redirect rule of %s: %s", e->app, reason ?: strerror(-r)), r;
         log_info("Redirect rule of %s set: port %d -> %d (%s).", e->app, e->port_live, e->port[s->active],
                  color_to_string(s->active));
+        return 0;
+}
+
+/* A machine image's first boot: nothing deployed yet, and the declaration names the release to deploy.
+ * Queued, not waited for: the deploy is ordered after nginx, which is ordered after us, so waiting
+ * would deadlock the boot. The deploy's own lock and settling handle one started by hand meanwhile. */
+static int deploy_initial(sd_bus *bus, const struct app_env *e) {
+        _cleanup_free_ char *dir = NULL, *res = NULL, *err = NULL;
+        const char *unit = unit_name(e->app, "-deploy@", e->initial_release, "service");
+        struct stat st;
+        int r;
+
+        if (asprintf(&dir, "%s/%s", e->releases, e->initial_release) < 0)
+                return log_oom();
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error("The initial release of %s is missing: %s is not a directory; not deploying it.",
+                                 e->app, dir),
+                       -ENOENT;
+        r = bus_unit_job(bus, "StartUnit", unit, false, 0, &res, &err);
+        if (r < 0)
+                return log_error("Failed to queue %s, the initial release of %s: %s", unit, e->app, err ?: strerror(-r)),
+                       r;
+        log_info("%s has not been deployed yet: queued %s, its initial release.", e->app, unit);
         return 0;
 }
 
@@ -150,6 +177,11 @@ int main(int argc, char *argv[]) {
          * reload APP.service), traffic flows without waiting for the app's start-up. */
         if (route(bus, &e, &s) < 0)
                 failed = true;
+        if (s.active == _COLOR_INVALID && *e.initial_release) {
+                if (deploy_initial(bus, &e) < 0)
+                        failed = true;
+                return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
         if (s.active == _COLOR_INVALID) {
                 log_info("%s has not been deployed yet: systemctl start %s-deploy@RELEASE", e.app, e.app);
                 return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -269,7 +269,8 @@ static int write_prom(const struct app_env *e, const struct metrics_counters *c)
         g.release[COLOR_GREEN] = s.release[COLOR_GREEN];
         /* No bus: whether nginx loaded the include says nothing about what it names. */
         if (s.active != _COLOR_INVALID && route_get(NULL, e, &routed, &pending) >= 0)
-                g.route_ok = routed == s.active;
+                /* A maintenance include leads to no color on purpose (bluegreenctl maintenance). */
+                g.route_ok = routed == s.active || state_maintenance_get(e->state_dir, NULL) > 0;
         k = metrics_format(e->app, c, &g, &text);
         if (k >= 0)
                 k = metrics_write(e->metrics_dir, e->app, text);

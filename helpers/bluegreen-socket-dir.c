@@ -11,14 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/posix_acl.h>
-#include <linux/posix_acl_xattr.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
+#include <sys/acl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -113,36 +111,50 @@ static int open_socket_dir(const struct socket_dir *s) {
         return fd;
 }
 
-/* An ACL in the kernel's xattr form (linux/posix_acl_xattr.h): a header, then entries sorted by tag.
- * "other" gets nothing: no other local user can look into the directory, let alone connect. */
-static int set_acl(int fd, const char *xattr, unsigned user, unsigned group, gid_t nginx_gid, unsigned nginx,
-                   unsigned mask) {
-        const struct {
-                uint16_t tag, perm;
-                uint32_t id;
-        } entries[] = {
-                { ACL_USER_OBJ, user, ACL_UNDEFINED_ID },
-                { ACL_GROUP_OBJ, group, ACL_UNDEFINED_ID },
-                { ACL_GROUP, nginx, nginx_gid },
-                { ACL_MASK, mask, ACL_UNDEFINED_ID },
-                { ACL_OTHER, 0, ACL_UNDEFINED_ID },
-        };
-        uint8_t buf[sizeof(struct posix_acl_xattr_header) + ELEMENTSOF(entries) * sizeof(struct posix_acl_xattr_entry)];
-        struct posix_acl_xattr_header h = { .a_version = htole32(POSIX_ACL_XATTR_VERSION) };
-        size_t at = sizeof h;
+static void acl_freep(acl_t *a) {
+        if (*a)
+                acl_free(*a);
+}
 
-        memcpy(buf, &h, sizeof h);
-        for (size_t i = 0; i < ELEMENTSOF(entries); i++) {
-                struct posix_acl_xattr_entry x = {
-                        .e_tag = htole16(entries[i].tag),
-                        .e_perm = htole16(entries[i].perm),
-                        .e_id = htole32(entries[i].id),
-                };
+static int acl_add(acl_t *acl, acl_tag_t tag, const gid_t *id, unsigned perm) {
+        static const acl_perm_t bits[] = { ACL_READ, ACL_WRITE, ACL_EXECUTE };
+        acl_entry_t entry;
+        acl_permset_t set;
 
-                memcpy(buf + at, &x, sizeof x);
-                at += sizeof x;
-        }
-        return fsetxattr(fd, xattr, buf, at, 0) < 0 ? -errno : 0;
+        if (acl_create_entry(acl, &entry) < 0 || acl_set_tag_type(entry, tag) < 0 ||
+            (id && acl_set_qualifier(entry, id) < 0) || acl_get_permset(entry, &set) < 0 || acl_clear_perms(set) < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(bits); i++)
+                if ((perm & bits[i]) && acl_add_perm(set, bits[i]) < 0)
+                        return -errno;
+        return acl_set_permset(entry, set) < 0 ? -errno : 0;
+}
+
+/* One ACL, with libacl: owner and owning group as given, nginx's group, a mask that lets them all
+ * through, and nothing for "other": no other local user can look into the directory, let alone
+ * connect. The default ACL is set through /proc/self/fd, since libacl sets it only by path. */
+static int set_acl(int fd, acl_type_t type, unsigned user, unsigned group, gid_t nginx_gid, unsigned nginx) {
+        _cleanup_(acl_freep) acl_t acl = acl_init(5);
+        char path[64];
+        int r;
+
+        if (!acl)
+                return -errno;
+        r = acl_add(&acl, ACL_USER_OBJ, NULL, user);
+        if (r >= 0)
+                r = acl_add(&acl, ACL_GROUP_OBJ, NULL, group);
+        if (r >= 0)
+                r = acl_add(&acl, ACL_GROUP, &nginx_gid, nginx);
+        if (r >= 0)
+                r = acl_add(&acl, ACL_OTHER, NULL, 0);
+        if (r < 0)
+                return r;
+        if (acl_calc_mask(&acl) < 0)
+                return -errno;
+        if (type == ACL_TYPE_ACCESS)
+                return acl_set_fd(fd, acl) < 0 ? -errno : 0;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        return acl_set_file(path, type, acl) < 0 ? -errno : 0;
 }
 
 /* Owner, group and mode stay as systemd made them (User= and Group=, or the dynamic user of
@@ -159,10 +171,9 @@ static int give_to_nginx(const struct socket_dir *s, int fd) {
 
         if (fstat(fd, &st) < 0)
                 return log_error_errno(-errno, "Failed to stat %s: %m", s->dir);
-        r = set_acl(fd, "system.posix_acl_access", (st.st_mode >> 6) & 7, (st.st_mode >> 3) & 7, s->gid, rx,
-                    ((st.st_mode >> 3) & 7) | rx);
+        r = set_acl(fd, ACL_TYPE_ACCESS, (st.st_mode >> 6) & 7, (st.st_mode >> 3) & 7, s->gid, rx);
         if (r >= 0)
-                r = set_acl(fd, "system.posix_acl_default", rwx, rwx, s->gid, rwx, rwx);
+                r = set_acl(fd, ACL_TYPE_DEFAULT, rwx, rwx, s->gid, rwx);
         if (r == -EOPNOTSUPP)
                 return log_error_errno(r, "Failed to give group %s access to %s: its file system does not support "
                                        "POSIX ACLs.", s->group, s->dir);

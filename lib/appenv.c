@@ -185,6 +185,19 @@ static int get_metrics_dir(lookup_fn f, const struct kv *kv, struct app_env *e, 
         return 0;
 }
 
+/* "" (none, also what an app.env from before initial_release says by its silence) or a release name. */
+static int get_initial_release(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
+        int r = get_str(f, kv, "BLUEGREEN_INITIAL_RELEASE", false, &e->initial_release, bad);
+
+        if (r < 0)
+                return r;
+        if (*e->initial_release && !release_name_is_valid(e->initial_release)) {
+                *bad = "BLUEGREEN_INITIAL_RELEASE";
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char **bad) {
         _cleanup_free_ char *style = NULL, *mode = NULL;
         int r, pre = 0, post = 0;
@@ -222,7 +235,7 @@ static int load(lookup_fn f, const struct kv *kv, struct app_env *e, const char 
             (r = get_int(f, kv, "BLUEGREEN_HOOK_POST_SWITCH", 0, 1, &post, bad)) < 0 ||
             (r = get_str(f, kv, "BLUEGREEN_TRIGGER", true, &e->trigger, bad)) < 0 ||
             (r = get_sockets(f, kv, e, bad)) < 0 || (r = get_watch(f, kv, e, bad)) < 0 ||
-            (r = get_metrics_dir(f, kv, e, bad)) < 0)
+            (r = get_metrics_dir(f, kv, e, bad)) < 0 || (r = get_initial_release(f, kv, e, bad)) < 0)
                 return r;
 
         if (streq(mode, "redirect") && e->port_live > 0)
@@ -363,5 +376,6 @@ void app_env_done(struct app_env *e) {
         free(e->socket_live);
         free(e->trigger);
         free(e->metrics_dir);
+        free(e->initial_release);
         memset(e, 0, sizeof *e);
 }

@@ -48,6 +48,7 @@ struct app_env {
         bool hook_post_switch;
         char *trigger;
         char *metrics_dir; /* where bluegreen-APP.prom goes; "": no metrics */
+        char *initial_release; /* deployed at boot while nothing is; "": none */
 };
 
 enum color {

@@ -509,6 +509,7 @@ void app_decl_free(struct app_decl *d) {
         free(d->hooks.post_switch);
         strv_free(d->read_write_paths, d->n_read_write_paths);
         free(d->trigger);
+        free(d->initial_release);
         free(d);
 }
 
@@ -1242,7 +1243,7 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
         static const char *const keys[] = {
                 "releases", "exec",   "workdir", "user",  "group", "ports",   "bind",      "environment",
                 "environment_files", "health", "smoke", "nginx", "drain_s", "stop",  "hooks",
-                "hardening", "read_write_paths", "trigger", "watch", "metrics", NULL,
+                "hardening", "read_write_paths", "trigger", "watch", "metrics", "initial_release", NULL,
         };
         _cleanup_free_ char *hardening = NULL;
         config_setting_t *s;
@@ -1365,6 +1366,16 @@ static bool parse_root(struct ctx *c, const config_setting_t *root, struct app_d
                         d->trigger = NULL;
                         c->oom = true;
                 }
+        }
+        /* Named as a deploy names it, so that the boot's deploy cannot fail on the name. */
+        if (!get_string(c, root, NULL, "initial_release", false, NULL, &d->initial_release))
+                ok = false;
+        else if (d->initial_release && !release_name_is_valid(d->initial_release)) {
+                report(c, config_setting_get_member(root, "initial_release"), "initial_release",
+                       "\"%s\" is not a valid release name: 1 to 128 letters, digits, \".\", \"_\" or \"-\", "
+                       "not starting with \".\" or \"-\"",
+                       d->initial_release);
+                ok = false;
         }
         return ok;
 }

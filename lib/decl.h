@@ -129,6 +129,9 @@ struct app_decl {
         char **read_write_paths;
         size_t n_read_write_paths;
         char *trigger;
+        /* The release deployed at boot while nothing has been deployed yet (a machine image's first
+         * boot); NULL: none. */
+        char *initial_release;
 };
 
 /* What one declaration may pull in with @include, so that none can hold up the generator and with it

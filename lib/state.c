@@ -189,3 +189,91 @@ int state_history_tail(const char *state_dir, int n, char ***ret, int *ret_n) {
         *ret = lines;
         return 0;
 }
+
+/* The length of the UTF-8 sequence at s when it is a printable character, else 0: no C0 or C1 control,
+ * no DEL, no overlong form, no surrogate, nothing above U+10FFFF. */
+static size_t printable_utf8_len(const unsigned char *s) {
+        unsigned cp;
+        size_t n;
+
+        if (*s < 0x80)
+                return *s >= 0x20 && *s != 0x7f ? 1 : 0;
+        if ((*s & 0xe0) == 0xc0)
+                n = 2, cp = *s & 0x1f;
+        else if ((*s & 0xf0) == 0xe0)
+                n = 3, cp = *s & 0x0f;
+        else if ((*s & 0xf8) == 0xf0)
+                n = 4, cp = *s & 0x07;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+                return 0;
+        return n;
+}
+
+const char *state_maintenance_message_check(const char *m) {
+        if (strlen(m) > STATE_MAINTENANCE_MESSAGE_MAX)
+                return "is longer than 512 bytes"; /* STATE_MAINTENANCE_MESSAGE_MAX */
+        for (const unsigned char *p = (const unsigned char *) m; *p;) {
+                size_t n = printable_utf8_len(p);
+
+                if (n == 0)
+                        return *p < 0x20 || *p == 0x7f ? "contains a control character"
+                                                       : "is not printable UTF-8";
+                p += n;
+        }
+        return NULL;
+}
+
+#define MAINTENANCE_HEADER                                                                                  \
+        "# nginx answers this app's requests with a 503 page while this file is here. Written by\n"        \
+        "# bluegreenctl maintenance APP on; bluegreenctl maintenance APP off removes it.\n"
+
+int state_maintenance_get(const char *state_dir, char **ret_message) {
+        _cleanup_free_ char *p = join(state_dir, "maintenance"), *text = NULL;
+        char *line, *save = NULL;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = read_regular_file_nofollow(p, 4096, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (strncmp(line, "message=", 8) != 0)
+                        continue;
+                if (state_maintenance_message_check(line + 8))
+                        return -EBADMSG;
+                if (ret_message && !(*ret_message = strdup(line + 8)))
+                        return -ENOMEM;
+                return 1;
+        }
+        if (ret_message && !(*ret_message = strdup("")))
+                return -ENOMEM;
+        return 1;
+}
+
+int state_maintenance_set(const char *state_dir, const char *message) {
+        _cleanup_free_ char *p = join(state_dir, "maintenance"), *text = NULL;
+        int n;
+
+        if (!p)
+                return -ENOMEM;
+        if (!message) {
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return negative_errno();
+                return fsync_parent_dir(p);
+        }
+        n = asprintf(&text, MAINTENANCE_HEADER "message=%s\n", message);
+        if (n < 0)
+                return -ENOMEM;
+        return write_file_atomic(p, text, (size_t) n, 0644, WRITE_SYNC);
+}

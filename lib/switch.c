@@ -182,6 +182,11 @@ int route_get(sd_bus *bus, const struct app_env *e, enum color *ret_color, bool 
                 r = nginx_read_include(e, &content);
                 if (r == -ENOENT)
                         return 0;
+                /* In maintenance nginx answers by itself: the route leads to neither color. */
+                if (r >= 0 && nginx_include_is_maintenance(content)) {
+                        *ret_pending = nginx_include_loaded(bus, e) == 0;
+                        return 0;
+                }
                 if (r >= 0)
                         r = nginx_include_port(content, &port);
                 if (r >= 0)
@@ -216,6 +221,11 @@ static int ensure_include(sd_bus *bus, const struct app_env *e, enum color c, co
         r = nginx_render_include(e, c, release, &include);
         if (r < 0)
                 return r;
+        r = nginx_prepare_include(e, include);
+        if (r < 0)
+                return asprintf(ret_reason, "cannot prepare the maintenance socket of %s: %s", e->app,
+                                strerror(-r)),
+                       r;
         if (flags & ROUTE_NGINX_MAY_BE_DOWN) {
                 r = nginx_read_include(e, &on_disk);
                 if (r >= 0 && streq(on_disk, include) && nginx_include_loaded(bus, e) != 0)

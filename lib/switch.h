@@ -58,8 +58,9 @@ const char *switch_phase_to_string(enum switch_phase p);
 
 /* Where the route leads now: the color whose port the include (reload switch) or the rule (redirect
  * switch) names, or whose socket the live link (socket switch) leads to; _COLOR_INVALID when it names
- * neither or there is none. *ret_pending is true when nginx has not loaded the include on disk yet (it
- * still routes by the one before). */
+ * neither or there is none, as with the reload switch's maintenance include (nginx answers by itself;
+ * the socket and redirect switches' link and rule still name the color behind them). *ret_pending is
+ * true when nginx has not loaded the include on disk yet (it still routes by the one before). */
 int route_get(sd_bus *bus, const struct app_env *e, enum color *ret_color, bool *ret_pending);
 
 enum {

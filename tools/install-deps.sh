@@ -8,7 +8,7 @@ packages=(
         # build
         gcc meson ninja-build pkg-config python3 scdoc
         clang libclang-rt-14-dev
-        libsystemd-dev libconfig-dev libcurl4-openssl-dev libnftables-dev
+        libsystemd-dev libconfig-dev libcurl4-openssl-dev libnftables-dev libacl1-dev
         # the Debian package (tools/build-deb.sh) and its check
         debhelper dpkg-dev fakeroot lintian
         # the real parts the tests and the demo run

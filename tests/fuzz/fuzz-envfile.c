@@ -405,6 +405,7 @@ static void check_app_env(const struct app_decl *d, const struct app_env *e) {
         same_int("BLUEGREEN_HOOK_PRE_START", !!d->hooks.pre_start, e->hook_pre_start);
         same_int("BLUEGREEN_HOOK_POST_SWITCH", !!d->hooks.post_switch, e->hook_post_switch);
         same_str("BLUEGREEN_TRIGGER", d->trigger, e->trigger);
+        same_str("BLUEGREEN_INITIAL_RELEASE", d->initial_release ?: "", e->initial_release);
         same_str("BLUEGREEN_NGINX_GROUP", d->nginx.group, e->nginx_group);
         same_int("BLUEGREEN_WATCH_DURATION_S", d->watch.duration_s, e->watch_duration_s);
         same_int("BLUEGREEN_WATCH_FAILURES", d->watch.failures, e->watch_failures);

@@ -99,6 +99,72 @@ for style in upstream variable; do
         nginx_cmd -s quit
         for _ in $(seq 50); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
 done
+# Maintenance (bluegreenctl maintenance APP on): the include keeps the upstream or variable the site
+# uses, and nginx answers 503 with Retry-After and the message, escaped as HTML; off puts the color back.
+export BLUEGREEN_RUN_DIR=$tmp/run WRITE_INCLUDE_STATE_DIR=$tmp/state
+mkdir -p "$tmp/state"
+chmod 0755 "$tmp" # nginx's workers run as nobody here, and connect to the maintenance socket below it
+expect_maintenance() { # WHAT
+        local head="$tmp/head" body="$tmp/body" code=""
+        for _ in $(seq 50); do
+                code=$(curl -s -D "$head" -o "$body" -w '%{http_code}' "http://127.0.0.1:$front/any/path") && [ "$code" = 503 ] && break
+                sleep 0.05
+        done
+        [ "$code" = 503 ] || fail "$1: expected 503 through nginx, got $code"
+        grep -qi '^Retry-After: 120' "$head" || fail "$1: no Retry-After: 120 in $(cat "$head")"
+        grep -qi '^Content-Type: text/html' "$head" || fail "$1: not text/html"
+        grep -qF 'Back at 5 &#60;b&#62;&#38;&#36;x&#92; &#34;soon&#34; &#39;ok&#39; — café' "$body" || fail "$1: message not escaped as expected: $(cat "$body")"
+        grep -q '<b>' "$body" && fail "$1: the message went into the page unescaped"
+        ok "$1: 503, Retry-After: 120, the message escaped as HTML"
+}
+for style in upstream variable; do
+        run_nginx_with $style
+        rm -f "$tmp/state/maintenance"
+        "$writer" $style 127.0.0.1 $blue $green blue "$tmp/conf.d/demo.conf"
+        nginx_cmd
+        expect_body blue-says-hi "$style, maintenance: traffic reaches blue before"
+        printf '%s\n' '# test' 'message=Back at 5 <b>&$x\ "soon" '"'ok'"' — café' >"$tmp/state/maintenance"
+        "$writer" $style 127.0.0.1 $blue $green blue "$tmp/conf.d/demo.conf"
+        grep -q '^# bluegreen-maintenance: ' "$tmp/conf.d/demo.conf" || fail "$style: no maintenance mark in the include"
+        nginx_cmd -t -q || fail "$style: nginx -t rejects the maintenance include"
+        nginx_cmd -s reload
+        expect_maintenance "$style, maintenance on"
+        rm "$tmp/state/maintenance"
+        "$writer" $style 127.0.0.1 $blue $green green "$tmp/conf.d/demo.conf"
+        nginx_cmd -s reload
+        expect_body green-says-hi "$style, maintenance off: traffic reaches the color again"
+        [ ! -e "$tmp/run/demo/maintenance.sock" ] || fail "$style: nginx left the maintenance socket behind"
+        # nginx killed while in maintenance leaves its socket: the writer removes it, or nginx would not start.
+        printf 'message=\n' >"$tmp/state/maintenance"
+        in_row=0
+        "$writer" $style 127.0.0.1 $blue $green green "$tmp/conf.d/demo.conf"
+        nginx_cmd -s reload
+        # Five in a row: for a moment after a reload, the old worker still accepts too.
+        for _ in $(seq 100); do
+                [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$front/")" = 503 ] && in_row=$((in_row + 1)) || in_row=0
+                [ "$in_row" -ge 5 ] && break
+                sleep 0.05
+        done
+        if [ $style = upstream ]; then
+                master=$(cat "$tmp/nginx.pid")
+                kill -9 $(pgrep -P "$master") "$master"
+                for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$front/" || break; sleep 0.05; done
+                rm -f "$tmp/nginx.pid"
+                [ -S "$tmp/run/demo/maintenance.sock" ] || fail "$style: expected the killed nginx's socket to stay"
+                "$writer" $style 127.0.0.1 $blue $green green "$tmp/conf.d/demo.conf"
+                nginx_cmd || fail "$style: nginx does not start after a kill -9 in maintenance: $(tail -3 "$tmp/logs/error.log")"
+                ok "$style: a socket left by a killed nginx is removed, nginx starts again"
+        fi
+        code=$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$front/") && [ "$code" = 503 ] || fail "$style: no 503 with an empty message: $code, $(tail -3 "$tmp/logs/error.log")"
+        grep -q 'down for maintenance' <(curl -s "http://127.0.0.1:$front/") || fail "$style: no default message"
+        ok "$style, maintenance with no message: the default page"
+        rm "$tmp/state/maintenance"
+        nginx_cmd -s quit
+        for _ in $(seq 50); do [ -f "$tmp/nginx.pid" ] || break; sleep 0.05; done
+done
+unset BLUEGREEN_RUN_DIR WRITE_INCLUDE_STATE_DIR
+rm -rf "$tmp/run"
+
 # The socket switch: the include names the stable socket, the link moves, nginx is not reloaded.
 # Connections nginx pooled (style upstream, keepalive_time 1s) reach the old color until they are
 # recycled; a new connection follows the link at once (style variable, which pools none).

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test driver for the include writer: write-include STYLE BIND PORT-BLUE PORT-GREEN COLOR INCLUDE.
  * BIND "unix:DIR" is the socket switch: the colors' sockets are DIR/COLOR/http.sock, the include
- * names DIR/live.sock, and the link is pointed at COLOR's socket (the ports are ignored). */
+ * names DIR/live.sock, and the link is pointed at COLOR's socket (the ports are ignored).
+ * $WRITE_INCLUDE_STATE_DIR, when set, is the app's state directory: its maintenance file is rendered. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ int main(int argc, char *argv[]) {
         e.port[COLOR_GREEN] = atoi(argv[4]);
         c = color_from_string(argv[5]);
         e.nginx_include = argv[6];
+        e.state_dir = getenv("WRITE_INCLUDE_STATE_DIR");
         if (r >= 0)
                 r = nginx_render_include(&e, c, "r-test", &text);
         if (r >= 0)
