@@ -3,14 +3,19 @@
 # The redirect switch against the firewall, measured: in a booted systemd container with the example
 # app live in redirect mode behind nginx, each of "systemctl restart nftables", "systemctl reload
 # nftables" and "systemctl stop nftables; systemctl start nftables" (Debian's nftables.service, whose
-# /etc/nftables.conf begins with "flush ruleset"), first as installed (APP-redirect.service sets the
-# rule again after the firewall), then with the gap-free setup of docs/operations.md (the rule files
-# included from /etc/nftables.conf, and ExecStop= keeping them), plus a hand-run nft -f there:
+# /etc/nftables.conf begins with "flush ruleset"), in three setups:
+#   - as-installed: the generator's drop-in has nftables.service load bluegreen's rule files in the
+#     transaction of its own ruleset;
+#   - own-unit: an nftables.service the admin changed (an ExecStart= of their own), which the generator
+#     leaves alone: APP-redirect.service sets the rule again after the firewall;
+#   - include: as installed, plus the include of docs/operations.md in /etc/nftables.conf, and a
+#     hand-run "nft -f /etc/nftables.conf" measured too.
+# Per setup and event:
 #   - polled outage: from the first request nginx did not answer 200 to the next 200, polled over one
 #     keep-alive connection every 2 ms (bench/gap-poll.py), per event: min / median / max over EVENTS
 #     events (0: the poller saw no failure; its connection may survive a short gap it sent nothing in);
-#   - journal: from nftables.service's "Stopping" or "Reloading" (its flush follows at once) to
-#     APP-redirect.service's "Redirect rule of APP set" (as installed only);
+#   - journal (own-unit only, where the rule is gone for a while): from nftables.service's "Stopping"
+#     or "Reloading" (its flush follows at once) to APP-redirect.service's "Redirect rule of APP set";
 #   - failed: requests wrk -t2 -c16 (keep-alive) saw fail over EVENTS events, next to as many bare
 #     "systemctl reload nginx" under the same load.
 #
@@ -45,8 +50,8 @@ idle() {
 }
 
 # From the journal: the firewall's stop or reload began (its flush follows at once) to the rule set
-# again ("Redirect rule of APP set"), in ms. Not for the gap-free setup: there the rule is never gone,
-# and APP-redirect.service's run only sets it once more.
+# again ("Redirect rule of APP set"), in ms. Only where the generator left nftables.service alone:
+# otherwise the rule is never gone, and APP-redirect.service's run only sets it once more.
 journal_gap() { # SINCE
         ct_exec journalctl --since "@$1" -o short-unix --no-pager -u nftables.service -u "$unit" |
                 awk '!t0 && /(Stopping|Reloading) nftables/ { t0 = $1 }
@@ -72,7 +77,7 @@ gaps() { # LABEL COMMAND...: EVENTS outages, each polled on its own
                 out=$(sed -n 's/^gap_ms=\([0-9]*\).*/\1/p' "$CT_DIR/gap.txt" | sort -n | tail -n 1)
                 polled+=("${out:-0}")
                 idle
-                [ "$setup" = as-installed ] && j=$(journal_gap "$since") && [ -n "$j" ] && journal+=("$j")
+                [ "$setup" = own-unit ] && j=$(journal_gap "$since") && [ -n "$j" ] && journal+=("$j")
         done
         read -r min med max <<<"$(stats "${polled[@]}")"
         printf '%-26s polled outage, ms: min %s median %s max %s (each: %s)\n' "$label" "$min" "$med" "$max" "${polled[*]}"
@@ -113,20 +118,27 @@ idle
 echo "# $(ct_exec nft --version), $(ct_exec systemctl --version | head -n 1), kernel $(uname -r), $(nproc) CPUs"
 
 failures bare-nginx-reload systemctl reload nginx
-for setup in as-installed gap-free; do
-        if [ "$setup" = gap-free ]; then
-                echo 'include "/run/bluegreen/*/redirect.nft"' >>"$CT_ROOT/etc/nftables.conf"
-                mkdir -p "$CT_ROOT/etc/systemd/system/nftables.service.d"
-                printf '[Service]\nExecStop=\nExecStop=/usr/sbin/nft %s\n' \
-                        "'flush ruleset; include \"/run/bluegreen/*/redirect.nft\"'" \
-                        >"$CT_ROOT/etc/systemd/system/nftables.service.d/bluegreen.conf"
+dropins=$CT_ROOT/etc/systemd/system/nftables.service.d
+for setup in as-installed own-unit include; do
+        case $setup in
+        own-unit)
+                mkdir -p "$dropins"
+                printf '[Service]\nExecStart=\nExecStart=/usr/sbin/nft -I /etc -f /etc/nftables.conf\n' >"$dropins/override.conf"
                 ct_exec systemctl daemon-reload
-        fi
+                ;;
+        include)
+                rm "$dropins/override.conf"
+                ct_exec systemctl daemon-reload
+                echo 'include "/run/bluegreen/*/redirect.nft"' >>"$CT_ROOT/etc/nftables.conf"
+                ;;
+        esac
+        echo "# $setup: nftables.service runs $(ct_exec systemctl show -P ExecStart nftables.service | sed -n 's/.*argv\[\]=\(.*\) ; ignore_errors=.*/\1/p')"
         gaps "$setup restart" systemctl restart nftables.service
         gaps "$setup reload" systemctl reload nftables.service
         gaps "$setup stop+start" sh -c 'systemctl stop nftables.service; systemctl start nftables.service'
-        [ "$setup" = gap-free ] && gaps "$setup nft -f" nft -f /etc/nftables.conf
+        [ "$setup" = include ] && gaps "$setup nft -f" nft -f /etc/nftables.conf
         failures "$setup restart" systemctl restart nftables.service
         failures "$setup reload" systemctl reload nftables.service
         failures "$setup stop+start" sh -c 'systemctl stop nftables.service; systemctl start nftables.service'
+        [ "$setup" = include ] && failures "$setup nft -f" nft -f /etc/nftables.conf
 done

@@ -294,7 +294,8 @@ naive_phase() {
         report naive: "restart the running app" naive "$restarts"
 }
 
-# APP-redirect.service puts the rule back after the firewall's flush (docs/operations.md, "nftables").
+# The generator's drop-in has nftables.service load the rule in the transaction of its own ruleset
+# (docs/operations.md, "nftables and the redirect switch"), so no request should fail.
 nft_restart_phase() {
         local status
         load_start $(( nft_restarts * 2 + 5 )) nft

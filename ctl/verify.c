@@ -139,6 +139,7 @@ static int place_targets(struct verify *v) {
 /* The generator's loop, without writing anything: every app in name order, each holding what it
  * declares once it passes, so that what a later app declares too is refused as the generator would. */
 static int check_all(struct verify *v) {
+        size_t n_redirect = 0;
         int r = host_units_load(&v->host);
 
         if (r < 0)
@@ -157,6 +158,15 @@ static int check_all(struct verify *v) {
                 r = host_report_reload_notice(d, &v->rep);
                 if (r >= 0)
                         r = host_claim(&v->host, i, d);
+                if (r < 0)
+                        return r;
+                if (d->nginx.switch_mode == SWITCH_REDIRECT)
+                        n_redirect++;
+        }
+        if (n_redirect > 0) {
+                _cleanup_(nftables_unit_done) struct nftables_unit u = {};
+
+                r = host_check_firewall(&u, &v->rep);
                 if (r < 0)
                         return r;
         }

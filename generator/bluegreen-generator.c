@@ -32,7 +32,7 @@ static const char *const shared_dirs[] = {
         "bluegreen",
         "multi-user.target.wants",
         "nftables.service.wants",
-        "firewalld.service.wants",
+        "nftables.service.d",
 };
 
 /* The variables every template of an app can use. Values are owned here. */
@@ -348,7 +348,7 @@ struct app_file {
 };
 
 /* The most an app writes: 3 environment files, 9 units, the watch unit, 2 hook units, the redirect
- * unit and 4 links (checked in render_app()). */
+ * unit and 3 links (checked in render_app()). */
 #define APP_FILES_MAX 20
 
 struct app_files {
@@ -478,8 +478,8 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 r = render_file(a, strf("%s-redirect.service", d->name), "redirect.service", vs.v, vs.n);
 
         /* Enabled by the generator itself: the app comes back at boot, its trigger is watched, and in
-         * redirect mode its rule comes back with the firewall's ruleset (the wants links are harmless
-         * where that firewall is not installed). The links come last, so that an app is never enabled
+         * redirect mode its rule comes back with the firewall's ruleset (the wants link is harmless
+         * where nftables is not installed). The links come last, so that an app is never enabled
          * before all of its units are on disk. */
         const struct {
                 const char *wants, *suffix;
@@ -488,7 +488,6 @@ static int render_app(const char *dest, const struct app_decl *d, struct app_fil
                 { "multi-user.target.wants", ".service", false },
                 { "multi-user.target.wants", "-deploy-trigger.path", false },
                 { "nftables.service.wants", "-redirect.service", true },
-                { "firewalld.service.wants", "-redirect.service", true },
         };
         _Static_assert(3 + ELEMENTSOF(units) + 1 + ELEMENTSOF(hooks) + 1 + ELEMENTSOF(links) <= APP_FILES_MAX,
                        "struct app_files holds every file an app may write");
@@ -581,10 +580,46 @@ static int generate_app(const char *dest, int dest_fd, const struct app_decl *d)
         return 0;
 }
 
+/* Has nftables.service load the redirect rules with its own ruleset (units/nftables-dropin.conf); only
+ * for a unit host_check_firewall() found to be Debian's. */
+static int write_nftables_dropin(int dest_fd, const struct nftables_unit *u, const char **ret_failed) {
+        static const char path[] = "nftables.service.d/bluegreen-redirect.conf";
+        /* Both are plain paths (no %, quote or backslash: lib/nftables-unit.c refuses them), which go
+         * into the unit file and nft's include as they are. */
+        const struct tvar v[] = { { "NFT", u->nft }, { "CONFIG", u->config } };
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        *ret_failed = path;
+        r = template_render(template_get("nftables-dropin.conf") ?: "", v, ELEMENTSOF(v), &text);
+        if (r < 0)
+                return r;
+        return write_file_new_at(dest_fd, path, text, strlen(text), 0644);
+}
+
+/* With an app in redirect mode: the firewall's drop-in, or what leaving the firewall alone costs. */
+static int generate_firewall(const char *dest, int dest_fd) {
+        _cleanup_(nftables_unit_done) struct nftables_unit u = {};
+        _cleanup_(host_report_done) struct host_report rep = {};
+        const char *failed = NULL;
+        int k;
+
+        k = host_check_firewall(&u, &rep);
+        log_report(&rep);
+        if (k <= 0)
+                return k == -ENOMEM ? log_oom() : 0;
+        k = write_nftables_dropin(dest_fd, &u, &failed);
+        if (k < 0)
+                return log_error_errno(k, "Failed to create %s/%s: %m%s", dest, failed,
+                                       k == -EEXIST ? " (another generator's file?)" : "");
+        return 0;
+}
+
 static int run(const char *dest, _unused_ const char *early, _unused_ const char *late) {
         _cleanup_(host_done) struct host host = {};
         _cleanup_(host_report_done) struct host_report rep = {};
         _cleanup_close_ int dest_fd = -1;
+        size_t n_redirect = 0;
         int r = 0, k;
 
         /* Which declarations exist and which of them the checks across apps let through: lib/host-check.h,
@@ -633,7 +668,14 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 }
                 (void) host_report_reload_notice(d, &rep);
                 log_report(&rep);
+                if (d->nginx.switch_mode == SWITCH_REDIRECT)
+                        n_redirect++;
                 (void) host_claim(&host, i, d);
+        }
+        if (n_redirect > 0) {
+                k = generate_firewall(dest, dest_fd);
+                if (r >= 0 && k < 0)
+                        r = k;
         }
         /* Leave no empty directories behind (when no app could be generated, or none in redirect mode);
          * one that is not empty stays. */

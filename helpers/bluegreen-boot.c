@@ -7,8 +7,8 @@
  * rule at every boot, and the link lies on a tmpfs). Last it starts the live color, and only it, on its
  * pinned release. See bluegreen-boot(8).
  *
- * With --route-only (APP-redirect.service, run again whenever nftables.service or firewalld.service
- * starts, restarts or reloads, each of which replaces the whole ruleset) it does the first half only:
+ * With --route-only (APP-redirect.service, run again whenever nftables.service starts, restarts or
+ * reloads, each of which replaces the whole ruleset) it does the first half only:
  * settle, then set the redirect rule from the recorded state. No include, no color start: the firewall
  * took nothing else away, and a start of a color behind the firewall's back would surprise.
  */
@@ -78,8 +78,8 @@ static void notice_lost_rule(const struct app_env *e) {
                 return;
         log_event(LOG_WARNING, MESSAGE_REDIRECT_LOST, e->app, NULL,
                   saved == e->port[COLOR_BLUE] ? "blue" : saved == e->port[COLOR_GREEN] ? "green" : NULL,
-                  "The redirect rule of %s (port %d -> %d) %s: the ruleset was replaced (nftables.service "
-                  "or firewalld restarted or reloaded, nft flush ruleset, nft -f); setting it again.",
+                  "The redirect rule of %s (port %d -> %d) %s: the ruleset was replaced (nft flush ruleset, "
+                  "nft -f, or an nftables.service without bluegreen's drop-in); setting it again.",
                   e->app, e->port_live, saved, r >= 0 ? "led elsewhere" : "was gone");
 }
 

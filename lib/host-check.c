@@ -618,3 +618,23 @@ int host_report_reload_notice(const struct app_decl *d, struct host_report *rep)
                       "avoid it.",
                       d->nginx.switch_default_file, line);
 }
+
+int host_check_firewall(struct nftables_unit *ret, struct host_report *rep) {
+        _cleanup_free_ char *reason = NULL;
+        int r = nftables_unit_read(ret, &reason);
+
+        if (r >= 0)
+                return 1;
+        if (r == -ENOENT || r == -ERFKILL)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EMEDIUMTYPE)
+                return report(rep, LOG_NOTICE, NULL, NULL,
+                              "%s: not taking over nftables.service; a restart, reload or stop of it removes the "
+                              "redirect rules until APP-redirect.service sets them again, failing requests meanwhile "
+                              "(see THE FIREWALL in bluegreen-boot(8)).",
+                              reason);
+        return report(rep, LOG_WARNING, NULL, NULL, "Failed to read %s, not taking over nftables.service, ignoring.",
+                      reason ?: strerror(-r));
+}

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "decl.h"
+#include "nftables-unit.h"
 
 /*
  * The checks that span every declaration of a host, shared by bluegreen-generator and bluegreenctl
@@ -98,3 +99,9 @@ int host_claim(struct host *h, size_t i, const struct app_decl *d);
  * fails requests at every switch, and the generator says once per run what avoids it. Adds nothing
  * for an app that chose its switch. */
 int host_report_reload_notice(const struct app_decl *d, struct host_report *rep);
+
+/* Whether nftables.service can load the redirect rules in the transaction of its own ruleset
+ * (lib/nftables-unit.h), for a host with an app in redirect mode: 1 and *ret filled when its commands
+ * are Debian's; 0 when it is not installed or masked, or its commands are the admin's own, then with a
+ * notice in rep of what leaving it alone costs (or a warning when a unit file could not be read). */
+int host_check_firewall(struct nftables_unit *ret, struct host_report *rep);

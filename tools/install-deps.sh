@@ -18,18 +18,33 @@ packages=(
         ansible ansible-lint yamllint python3-apt python3-prometheus-client
 )
 
+# firewalld is downloaded, not installed: installed on the machine it would run in every test
+# container (they boot over an overlay of /). tests/system/48-firewalld.sh installs these .debs with
+# dpkg -i inside its own container. --download-only fetches firewalld and what of its dependencies this
+# machine lacks, which is what the container, a copy of this machine, lacks too.
+firewalld_debs=/var/cache/bluegreen/firewalld-debs
+
 missing=()
 for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
+have_firewalld_debs() { compgen -G "$firewalld_debs/firewalld_*.deb" >/dev/null; }
+if [ ${#missing[@]} -eq 0 ] && have_firewalld_debs; then
         exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-        echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+        echo "install-deps: missing packages: ${missing[*]:-none} (and firewalld's .debs); run as root to install them" >&2
         exit 1
 fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+        echo "install-deps: installing ${missing[*]}"
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! have_firewalld_debs; then
+        echo "install-deps: downloading firewalld's packages to $firewalld_debs"
+        mkdir -p "$firewalld_debs/partial"
+        apt-get install -y -qq --no-install-recommends --download-only \
+                -o Dir::Cache::archives="$firewalld_debs" firewalld >/dev/null
+fi

@@ -50,7 +50,9 @@ for case_dir in "$cases"/[0-9]*/; do
                 shift
                 set +e
                 env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$search" \
-                        BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/root/lib/systemd/system" "$ctl" verify "$@" \
+                        BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/root/lib/systemd/system" \
+                        BLUEGREEN_UNIT_PATH="$tmp/root/etc/systemd/system:$tmp/root/run/systemd/system:$tmp/root/lib/systemd/system" \
+                        "$ctl" verify "$@" \
                         >"$tmp/stdout" 2>"$out"
                 status=$?
                 set -e

@@ -12,7 +12,7 @@ int generator_run(const char *config_dir, const char *out_dir) {
 
         if (!units) {
                 units = scratch_mkdir("system-units");
-                if (setenv("BLUEGREEN_SYSTEM_UNIT_PATH", units, 1) < 0)
+                if (setenv("BLUEGREEN_SYSTEM_UNIT_PATH", units, 1) < 0 || setenv("BLUEGREEN_UNIT_PATH", units, 1) < 0)
                         abort();
         }
         if (setenv("BLUEGREEN_CONFIG_PATH", config_dir, 1) < 0)

@@ -4,7 +4,8 @@
 # Golden test of bluegreen-generator, in the manner of systemd's and zram-generator's:
 #   run-case.sh GENERATOR LIBEXECDIR CASE-DIR [--update]
 # CASE-DIR/in/ holds declarations laid out as on a real system (in/etc/bluegreen/,
-# in/run/bluegreen/, in/usr/local/lib/bluegreen/, in/usr/lib/bluegreen/); CASE-DIR/out-before/, if
+# in/run/bluegreen/, in/usr/local/lib/bluegreen/, in/usr/lib/bluegreen/; units in in/etc/systemd/system/,
+# in/run/systemd/system/ and in/lib/systemd/system/); CASE-DIR/out-before/, if
 # present, what another generator already wrote into the output directory. The generator's output
 # tree must equal CASE-DIR/expected/ (diff -ru; absent means "nothing generated"), its exit status
 # CASE-DIR/expected-exit (absent: 0) and its stderr CASE-DIR/expected-stderr (absent: empty).
@@ -31,7 +32,8 @@ for d in etc/bluegreen run/bluegreen usr/local/lib/bluegreen usr/lib/bluegreen; 
 done
 
 set +e
-env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$search" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/root/lib/systemd/system" "$gen" "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
+env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$search" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/root/lib/systemd/system" \
+        BLUEGREEN_UNIT_PATH="$tmp/root/etc/systemd/system:$tmp/root/run/systemd/system:$tmp/root/lib/systemd/system" "$gen" "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 status=$?
 set -e
 

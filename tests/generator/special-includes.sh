@@ -35,7 +35,7 @@ for what in fifo socket link-to-fifo big nul; do
 done
 
 set +e
-timeout 20 env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$etc" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/none" \
+timeout 20 env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$etc" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/none" BLUEGREEN_UNIT_PATH="$tmp/none" \
         "$gen" "$tmp/out" 2>"$tmp/stderr"
 status=$?
 set -e

@@ -39,7 +39,7 @@ decl hook "/usr/lib/hook" 8007 "user = \"app\"; hooks = { pre_start = \"$tree/ho
 decl roots-own "$tree/secrets" 8009 'user = "root";'
 
 set +e
-timeout 20 env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$tmp/etc" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/none" \
+timeout 20 env -i PATH=/usr/bin:/bin BLUEGREEN_CONFIG_PATH="$tmp/etc" BLUEGREEN_SYSTEM_UNIT_PATH="$tmp/none" BLUEGREEN_UNIT_PATH="$tmp/none" \
         "$gen" "$tmp/out" 2>"$tmp/stderr"
 status=$?
 set -e

@@ -88,6 +88,37 @@ crash_wrk_non2xx() { # FILE -> answers that were not 2xx (a 502 is nginx finding
         awk '/Non-2xx or 3xx responses:/ { n += $NF } END { print n + 0 }' "$1"
 }
 
+# Redirect mode, r1 on blue and r2 on green live (crash_setup redirect): the rule leads to PORT, and at
+# 9012 nginx serves r2 from the green color whose MainPID is still LIVE-PID; bluegreenctl status is
+# content. 43 and 48.
+crash_redirect_serving() { # LABEL PORT LIVE-PID
+        local port=$2
+        assert_contains "$(ct_exec nft list table "inet bluegreen-$BG_APP")" "tcp dport 9010 redirect to :$port" \
+                "$1: the rule is there, leading to $port"
+        if [ "$port" = 9012 ]; then
+                assert_eq r2 "$(bg_live_release)" "$1: nginx serves r2"
+                assert_eq "$3" "$(ct_exec systemctl show -P MainPID "$BG_APP@green.service")" "$1: the live color was not restarted"
+        fi
+        ct_exec bluegreenctl status "$BG_APP" >/dev/null || fail "$1: bluegreenctl status reports a problem"
+}
+
+# COMMAND EVENTS times under wrk, each of which must succeed, with the firewall UNIT's own start limit
+# (5 in 10 s; not what the firewall tests test) reset after each; sets FAILED. 43 and 48.
+crash_firewall_under_load() { # LABEL EVENTS UNIT COMMAND...
+        local label=$1 events=$2 unit=$3 f=$CT_DIR/$1.txt
+        shift 3
+        crash_wrk_start $((events * 2 + 2)) "$f"
+        for _ in $(seq "$events"); do
+                ct_exec "$@" >/dev/null || fail "$label: $* failed"
+                sleep 0.8
+                ct_exec systemctl reset-failed "$unit"
+        done
+        crash_wrk_wait
+        FAILED=$(crash_wrk_failed "$f")
+        [ "$FAILED" != none ] || fail "$label: wrk sent no request"
+        echo "RESULT case=$label failed=$FAILED events=$events non2xx=$(crash_wrk_non2xx "$f") $(grep -o '[0-9]* requests in [0-9.]*s' "$f")"
+}
+
 # How many requests bare "systemctl reload nginx" fails under the same load (reload mode's floor).
 crash_measure_bare_reload() {
         local f=$CT_DIR/bare.txt failed
