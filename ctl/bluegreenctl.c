@@ -283,6 +283,32 @@ static void socket_line_print(const struct app_env *e, sd_bus *bus) {
         printf("(NO LINK: systemctl %s %s.service)\n", st && streq(st, "active") ? "reload" : "start", e->app);
 }
 
+/* Redirect mode: whether a restart of the firewall keeps the rule. 1: the generator's drop-in has
+ * nftables.service load it with its ruleset; 0: nftables.service is there without it (the admin's own
+ * commands, which the generator leaves alone); -ENOENT: no nftables.service, or systemd cannot be asked. */
+static int firewall_keeps_rule(sd_bus *bus) {
+        _cleanup_free_ char *dropin = NULL, *load = NULL;
+
+        if (asprintf(&dropin, "%s/nftables.service.d/bluegreen-redirect.conf", generator_dir()) < 0)
+                return -ENOMEM;
+        if (access(dropin, F_OK) >= 0)
+                return 1;
+        if (!bus || bus_unit_get_string(bus, "nftables.service", "org.freedesktop.systemd1.Unit", "LoadState", &load) < 0)
+                return -ENOENT;
+        return streq(load, "loaded") ? 0 : -ENOENT;
+}
+
+static void firewall_line_print(const struct app_env *e, sd_bus *bus) {
+        int k = firewall_keeps_rule(bus);
+
+        if (k > 0)
+                printf("  firewall: nftables.service loads the rule with its ruleset\n");
+        else if (k == 0)
+                printf("  firewall: nftables.service has commands of its own: its restarts drop the rule until "
+                       "%s-redirect.service sets it again (journalctl -b -t bluegreen-generator)\n",
+                       e->app);
+}
+
 static int show_app(sd_bus *bus, const char *app, bool first) {
         if (!app_name_is_valid(app))
                 return log_error("\"%s\" is not a valid app name.", app), -ENOENT;
@@ -350,6 +376,8 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                 printf("%d", to);
                         else
                                 printf("null");
+                        r = firewall_keeps_rule(bus);
+                        printf(",\"firewall_keeps_rule\":%s", r > 0 ? "true" : r == 0 ? "false" : "null");
                 }
                 if (e.switch_mode == SWITCH_SOCKET) {
                         enum color to = _COLOR_INVALID;
@@ -444,6 +472,7 @@ static int show_app(sd_bus *bus, const char *app, bool first) {
                                 printf("  switch: redirect, port %d -> (NO RULE: systemctl %s %s.service)\n", e.port_live,
                                        st && streq(st, "active") ? "reload" : "start", app);
                         }
+                        firewall_line_print(&e, bus);
                 } else if (e.switch_mode == SWITCH_SOCKET)
                         socket_line_print(&e, bus);
                 else

@@ -74,6 +74,9 @@ ct_exec systemctl start nftables.service
 assert_eq active "$(settled "$unit")" "starting nftables started $unit"
 serving "start nftables"
 assert_contains "$(ct_exec nft list tables)" "table inet filter" "and /etc/nftables.conf's own table is loaded"
+assert_contains "$(ct_exec bluegreenctl status "$BG_APP")" "firewall: nftables.service loads the rule with its ruleset" \
+        "bluegreenctl status says the firewall keeps the rule"
+assert_contains "$(ct_exec bluegreenctl --json status "$BG_APP")" '"firewall_keeps_rule":true' "and so does its JSON"
 assert_eq "" "$(lost_since "$since")" "starting nftables never took the rule away"
 
 under_load bare-nginx-reload systemctl reload nginx
@@ -168,6 +171,10 @@ assert_contains "$(ct_exec journalctl --since "@$since" -o cat --no-pager -t blu
 assert_eq "/usr/sbin/nft -I /etc -f /etc/nftables.conf" \
         "$(ct_exec systemctl show -P ExecStart nftables.service | sed -n 's/.*argv\[\]=\(.*\) ; ignore_errors=.*/\1/p')" \
         "nftables.service runs the admin's ExecStart="
+assert_contains "$(ct_exec bluegreenctl status "$BG_APP")" \
+        "firewall: nftables.service has commands of its own: its restarts drop the rule until $unit sets it again" \
+        "bluegreenctl status says what the admin's nftables.service costs"
+assert_contains "$(ct_exec bluegreenctl --json status "$BG_APP")" '"firewall_keeps_rule":false' "and so does its JSON"
 case "$(ct_exec systemctl show -P DropInPaths nftables.service)" in
 *"$dropin"*) fail "nftables.service still has the generator's drop-in" ;;
 *) ok "and has no drop-in of the generator's" ;;
