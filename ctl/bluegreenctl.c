@@ -283,19 +283,31 @@ static void socket_line_print(const struct app_env *e, sd_bus *bus) {
         printf("(NO LINK: systemctl %s %s.service)\n", st && streq(st, "active") ? "reload" : "start", e->app);
 }
 
-/* Redirect mode: whether a restart of the firewall keeps the rule. 1: the generator's drop-in has
- * nftables.service load it with its ruleset; 0: nftables.service is there without it (the admin's own
- * commands, which the generator leaves alone); -ENOENT: no nftables.service, or systemd cannot be asked. */
+static void strv_freep(char ***p) {
+        for (char **s = *p; s && *s; s++)
+                free(*s);
+        free(*p);
+}
+
+/* Redirect mode: whether a restart of the firewall keeps the rule. 1: systemd loaded the generator's
+ * drop-in into nftables.service (asked, not guessed from the file: one of the admin's under the same
+ * name would hide it); 0: nftables.service runs without it (commands of the admin's own, which the
+ * generator leaves alone); -ENOENT: no nftables.service, or systemd cannot be asked. */
 static int firewall_keeps_rule(sd_bus *bus) {
         _cleanup_free_ char *dropin = NULL, *load = NULL;
+        _cleanup_(strv_freep) char **paths = NULL;
+        const char *unit = "nftables.service", *iface = "org.freedesktop.systemd1.Unit";
 
+        if (!bus || bus_unit_get_string(bus, unit, iface, "LoadState", &load) < 0 || !streq(load, "loaded"))
+                return -ENOENT;
+        if (bus_unit_get_strv(bus, unit, iface, "DropInPaths", &paths) < 0)
+                return -ENOENT;
         if (asprintf(&dropin, "%s/nftables.service.d/bluegreen-redirect.conf", generator_dir()) < 0)
                 return -ENOMEM;
-        if (access(dropin, F_OK) >= 0)
-                return 1;
-        if (!bus || bus_unit_get_string(bus, "nftables.service", "org.freedesktop.systemd1.Unit", "LoadState", &load) < 0)
-                return -ENOENT;
-        return streq(load, "loaded") ? 0 : -ENOENT;
+        for (char **p = paths; p && *p; p++)
+                if (streq(*p, dropin))
+                        return 1;
+        return 0;
 }
 
 static void firewall_line_print(const struct app_env *e, sd_bus *bus) {
@@ -304,8 +316,9 @@ static void firewall_line_print(const struct app_env *e, sd_bus *bus) {
         if (k > 0)
                 printf("  firewall: nftables.service loads the rule with its ruleset\n");
         else if (k == 0)
-                printf("  firewall: nftables.service has commands of its own: its restarts drop the rule until "
-                       "%s-redirect.service sets it again (journalctl -b -t bluegreen-generator)\n",
+                printf("  firewall: nftables.service has commands of its own, left alone by the generator "
+                       "(journalctl -b -t bluegreen-generator): unless they load the rule, its restarts drop it "
+                       "until %s-redirect.service sets it again\n",
                        e->app);
 }
 

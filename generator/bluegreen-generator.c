@@ -580,13 +580,29 @@ static int generate_app(const char *dest, int dest_fd, const struct app_decl *d)
         return 0;
 }
 
+/* The rule files the firewall loads: one include per app in redirect mode, of a pattern that matches
+ * only that app's file ("redirect.nf[t]"), so that a file not written yet (before the app's first rule
+ * set since boot) is no error, as a plain include of a missing file would be, and the file a removed
+ * app left behind is not loaded. */
+static int append_rule_include(char **rules, const char *app) {
+        char *n = NULL;
+
+        if (asprintf(&n, "%s%sinclude \"/run/bluegreen/%s/redirect.nf[t]\"", *rules ?: "", *rules ? "; " : "",
+                     app) < 0)
+                return -ENOMEM;
+        free(*rules);
+        *rules = n;
+        return 0;
+}
+
 /* Has nftables.service load the redirect rules with its own ruleset (units/nftables-dropin.conf); only
  * for a unit host_check_firewall() found to be Debian's. */
-static int write_nftables_dropin(int dest_fd, const struct nftables_unit *u, const char **ret_failed) {
+static int write_nftables_dropin(int dest_fd, const struct nftables_unit *u, const char *rules,
+                                 const char **ret_failed) {
         static const char path[] = "nftables.service.d/bluegreen-redirect.conf";
-        /* Both are plain paths (no %, quote or backslash: lib/nftables-unit.c refuses them), which go
-         * into the unit file and nft's include as they are. */
-        const struct tvar v[] = { { "NFT", u->nft }, { "CONFIG", u->config } };
+        /* All are plain paths and app names (no %, quote, backslash or pattern: lib/nftables-unit.c and
+         * the name check refuse them), which go into the unit file and nft's include as they are. */
+        const struct tvar v[] = { { "NFT", u->nft }, { "CONFIG", u->config }, { "RULES", rules } };
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -598,7 +614,7 @@ static int write_nftables_dropin(int dest_fd, const struct nftables_unit *u, con
 }
 
 /* With an app in redirect mode: the firewall's drop-in, or what leaving the firewall alone costs. */
-static int generate_firewall(const char *dest, int dest_fd) {
+static int generate_firewall(const char *dest, int dest_fd, const char *rules) {
         _cleanup_(nftables_unit_done) struct nftables_unit u = {};
         _cleanup_(host_report_done) struct host_report rep = {};
         const char *failed = NULL;
@@ -608,7 +624,7 @@ static int generate_firewall(const char *dest, int dest_fd) {
         log_report(&rep);
         if (k <= 0)
                 return k == -ENOMEM ? log_oom() : 0;
-        k = write_nftables_dropin(dest_fd, &u, &failed);
+        k = write_nftables_dropin(dest_fd, &u, rules, &failed);
         if (k < 0)
                 return log_error_errno(k, "Failed to create %s/%s: %m%s", dest, failed,
                                        k == -EEXIST ? " (another generator's file?)" : "");
@@ -619,7 +635,7 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
         _cleanup_(host_done) struct host host = {};
         _cleanup_(host_report_done) struct host_report rep = {};
         _cleanup_close_ int dest_fd = -1;
-        size_t n_redirect = 0;
+        _cleanup_free_ char *rules = NULL; /* the redirect apps' rule files, for the firewall */
         int r = 0, k;
 
         /* Which declarations exist and which of them the checks across apps let through: lib/host-check.h,
@@ -668,12 +684,12 @@ static int run(const char *dest, _unused_ const char *early, _unused_ const char
                 }
                 (void) host_report_reload_notice(d, &rep);
                 log_report(&rep);
-                if (d->nginx.switch_mode == SWITCH_REDIRECT)
-                        n_redirect++;
+                if (d->nginx.switch_mode == SWITCH_REDIRECT && append_rule_include(&rules, d->name) < 0)
+                        return log_oom();
                 (void) host_claim(&host, i, d);
         }
-        if (n_redirect > 0) {
-                k = generate_firewall(dest, dest_fd);
+        if (rules) {
+                k = generate_firewall(dest, dest_fd, rules);
                 if (r >= 0 && k < 0)
                         r = k;
         }

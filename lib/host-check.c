@@ -629,12 +629,19 @@ int host_check_firewall(struct nftables_unit *ret, struct host_report *rep) {
                 return 0;
         if (r == -ENOMEM)
                 return r;
+        /* The drop-in that docs/operations.md had admins write by hand before the generator wrote its own. */
+        if (r == -EMEDIUMTYPE && reason && strstr(reason, "/run/bluegreen/"))
+                return report(rep, LOG_NOTICE, NULL, NULL,
+                              "%s: not taking over nftables.service, which loads bluegreen's rule files itself; the "
+                              "generator's own drop-in does that now: remove yours to use it (see THE FIREWALL in "
+                              "bluegreen-boot(8)).",
+                              reason);
         if (r == -EMEDIUMTYPE)
                 return report(rep, LOG_NOTICE, NULL, NULL,
                               "%s: not taking over nftables.service; a restart, reload or stop of it removes the "
                               "redirect rules until APP-redirect.service sets them again, failing requests meanwhile "
                               "(see THE FIREWALL in bluegreen-boot(8)).",
-                              reason);
+                              reason ?: "nftables.service");
         return report(rep, LOG_WARNING, NULL, NULL, "Failed to read %s, not taking over nftables.service, ignoring.",
                       reason ?: strerror(-r));
 }

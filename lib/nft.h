@@ -9,8 +9,9 @@
  *
  * Next to the kernel's rule, a copy of the batch that set it is kept in RULE_DIR/APP/redirect.nft
  * (RULE_DIR is /run/bluegreen; $BLUEGREEN_NFT_RULE_DIR for tests), replaced atomically after every
- * rule set, so that an /etc/nftables.conf that includes every such file (docs/operations.md, nftables)
- * loads the rules of all apps in the very transaction that flushes the ruleset. It lives on a tmpfs,
+ * rule set, so that the generator's drop-in for nftables.service (units/nftables-dropin.conf), or an
+ * /etc/nftables.conf that includes such files, loads the rules in the very transaction that flushes
+ * the ruleset. It lives on a tmpfs,
  * as the rule lives in the kernel: its presence also says a rule was set since boot. */
 
 /* Points the stable port at color c, replacing the rule in one nftables transaction: a connection

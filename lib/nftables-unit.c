@@ -22,10 +22,10 @@
  * directories: a fragment in an earlier directory wins, and a drop-in there hides one of the same name
  * further down. Transient and attached units are listed for completeness; the firewall is neither. */
 static const char *const default_path[] = {
-        "/etc/systemd/system.control",   "/run/systemd/system.control", "/run/systemd/transient",
-        "/etc/systemd/system",           "/etc/systemd/system.attached", "/run/systemd/system",
-        "/run/systemd/system.attached",  "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
-        "/lib/systemd/system",
+        "/etc/systemd/system.control",  "/run/systemd/system.control",   "/run/systemd/transient",
+        "/etc/systemd/system",          "/etc/systemd/system.attached",  "/run/systemd/system",
+        "/run/systemd/system.attached", "/usr/local/lib/systemd/system", "/lib/systemd/system",
+        "/usr/lib/systemd/system",
 };
 
 struct search_path {
@@ -100,24 +100,47 @@ static int assign(struct exec_setting *x, const char *value, const char *file, u
                 if (!x->value)
                         return -ENOMEM;
         }
-        free(x->where);
+        x->where = mfree(x->where);
         return asprintf(&x->where, "%s:%u", file, line) < 0 ? -ENOMEM : 0;
 }
 
-/* Applies one unit file's [Service] ExecStart=, ExecReload= and ExecStop= to s. A continued line there
- * is not followed: what it continues is not a shape we take over (-EMEDIUMTYPE). */
-static int parse_file(struct exec_settings *s, const char *file, char *text, char **ret_reason) {
+/* The next line of *p, NUL-terminated in place, as systemd's read_line() ends one: at "\n", "\r\n",
+ * "\r" or NUL. NULL at the end. */
+static char *next_line(char **p, const char *end) {
+        char *l = *p, *e;
+
+        if (l >= end)
+                return NULL;
+        e = l + strcspn(l, "\r\n");
+        *p = e + (e < end && e[0] == '\r' && e[1] == '\n' ? 2 : 1);
+        *e = 0;
+        return l;
+}
+
+/* Applies one unit file's [Service] ExecStart=, ExecReload= and ExecStop= to s. A line continued on
+ * the next (a trailing backslash, in any section and for any key) is not followed: systemd joins
+ * them, and what that makes of the lines after is not a shape we take over (-EMEDIUMTYPE). */
+static int parse_file(struct exec_settings *s, const char *file, char *text, size_t len, char **ret_reason) {
         struct exec_setting *all[] = { &s->start, &s->reload, &s->stop };
+        const char *end = text + len;
         bool service = false;
         unsigned line = 0;
+        char *p = text;
 
-        for (char *p = text, *l; (l = strsep(&p, "\n"));) {
+        /* systemd skips a UTF-8 byte order mark, so a file saved with one still counts. */
+        if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+                p += 3;
+        for (char *l; (l = next_line(&p, end));) {
                 char *eq, *key, *value;
 
                 line++;
                 l = strip(l);
                 if (*l == 0 || *l == '#' || *l == ';')
                         continue;
+                if (l[strlen(l) - 1] == '\\') {
+                        (void) asprintf(ret_reason, "%s:%u: a line continued on the next", file, line);
+                        return -EMEDIUMTYPE;
+                }
                 if (*l == '[') {
                         service = streq(l, "[Service]");
                         continue;
@@ -132,10 +155,6 @@ static int parse_file(struct exec_settings *s, const char *file, char *text, cha
 
                         if (!streq(key, all[i]->key))
                                 continue;
-                        if (*value && value[strlen(value) - 1] == '\\') {
-                                (void) asprintf(ret_reason, "%s:%u: %s= continues on the next line", file, line, key);
-                                return -EMEDIUMTYPE;
-                        }
                         r = assign(all[i], value, file, line);
                         if (r < 0)
                                 return r;
@@ -145,7 +164,7 @@ static int parse_file(struct exec_settings *s, const char *file, char *text, cha
 }
 
 /* A unit file that is a link to /dev/null, or empty, masks what it names, as in systemd. */
-static int read_unit_file(const char *path, char **ret) {
+static int read_unit_file(const char *path, char **ret, size_t *ret_len) {
         char real[PATH_MAX];
         struct stat st;
 
@@ -155,21 +174,22 @@ static int read_unit_file(const char *path, char **ret) {
             (S_ISREG(st.st_mode) && st.st_size == 0))
                 return -ERFKILL;
         if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        return read_file(path, UNIT_FILE_MAX, ret, NULL);
+                return -EISDIR;
+        return read_file(path, UNIT_FILE_MAX, ret, ret_len);
 }
 
 static int parse_path(struct exec_settings *s, const char *path, char **ret_reason) {
         _cleanup_free_ char *text = NULL;
-        int r = read_unit_file(path, &text);
+        size_t len = 0;
+        int r = read_unit_file(path, &text, &len);
 
         if (r == -ERFKILL)
                 return r;
         if (r < 0) {
-                (void) asprintf(ret_reason, "%s: %s", path, strerror(-r));
+                (void) asprintf(ret_reason, "%s: %s", path, r == -EISDIR ? "not a regular file" : strerror(-r));
                 return r;
         }
-        return parse_file(s, path, text, ret_reason);
+        return parse_file(s, path, text, len, ret_reason);
 }
 
 static int load_fragment(const struct search_path *p, struct exec_settings *s, char **ret_reason) {
@@ -229,7 +249,9 @@ static int list_dropins(const struct search_path *p, struct dropins *ds, char **
                 while ((de = readdir(dir))) {
                         size_t len = strlen(de->d_name);
 
-                        if (len <= 5 || !streq(de->d_name + len - 5, ".conf") || dropins_have(ds, de->d_name))
+                        /* As systemd: hidden names (an editor's lock file, say) are no drop-ins. */
+                        if (de->d_name[0] == '.' || len <= 5 || !streq(de->d_name + len - 5, ".conf") ||
+                            dropins_have(ds, de->d_name))
                                 continue;
                         if (ds->n >= ELEMENTSOF(ds->d)) {
                                 (void) asprintf(ret_reason, "%s: more than %d drop-ins", dpath, DROPINS_MAX);
@@ -247,34 +269,41 @@ static int list_dropins(const struct search_path *p, struct dropins *ds, char **
         return 0;
 }
 
-/* Characters that would need quoting in a unit file or in nft's include, or that systemd expands. */
+/* No character that would need quoting in a unit file or in nft's include, that systemd expands, or
+ * that makes nft's include a pattern (one that matches nothing loads nothing, and succeeds). */
 static bool plain_path(const char *s) {
-        return s[0] == '/' && !s[strcspn(s, "\"'\\%;$`")];
+        return s[0] == '/' && !s[strcspn(s, "\"'\\%;$`*?[]{}")];
 }
 
-/* "NFT ARG1 ARG2" as three words, NFT an absolute path to a binary called nft. */
+/* "NFT ARG1 ARG2" as exactly three words, NFT an absolute path to a binary called nft. */
 static int split_nft(const char *cmd, char **ret_nft, char **ret_a1, char **ret_a2) {
-        char nft[PATH_MAX], a1[64], a2[PATH_MAX], rest[2];
-        const char *base;
+        _cleanup_free_ char *copy = strdup(cmd);
+        char *w[4] = {}, *save = NULL, *base;
+        size_t n = 0;
 
-        if (sscanf(cmd, "%4095s %63s %4095s %1s", nft, a1, a2, rest) != 3)
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, " \t", &save); t && n < ELEMENTSOF(w); t = strtok_r(NULL, " \t", &save))
+                w[n++] = t;
+        if (n != 3)
                 return -EMEDIUMTYPE;
-        base = strrchr(nft, '/');
-        if (!plain_path(nft) || !base || !streq(base, "/nft"))
+        base = strrchr(w[0], '/');
+        if (!plain_path(w[0]) || !base || !streq(base, "/nft"))
                 return -EMEDIUMTYPE;
-        *ret_nft = strdup(nft);
-        *ret_a1 = strdup(a1);
-        *ret_a2 = strdup(a2);
+        *ret_nft = strdup(w[0]);
+        *ret_a1 = strdup(w[1]);
+        *ret_a2 = strdup(w[2]);
         return *ret_nft && *ret_a1 && *ret_a2 ? 0 : -ENOMEM;
 }
 
 static int not_debians(const struct exec_settings *s, const struct exec_setting *x, const char *expected,
                        char **ret_reason) {
         if (x->n == 0)
-                (void) asprintf(ret_reason, "%s: no %s=, where Debian's unit has \"%s\"", s->fragment, x->key, expected);
+                (void) asprintf(ret_reason, "%s: no %s=, where Debian's unit has \"%s\"", s->fragment, x->key,
+                                expected);
         else if (x->n > 1)
-                (void) asprintf(ret_reason, "%s: %s= is a list of %u commands, where Debian's unit has \"%s\"", x->where,
-                                x->key, x->n, expected);
+                (void) asprintf(ret_reason, "%s: %s= is a list of %u commands, where Debian's unit has \"%s\"",
+                                x->where, x->key, x->n, expected);
         else
                 (void) asprintf(ret_reason, "%s: %s=%s is not Debian's \"%s\"", x->where, x->key, x->value, expected);
         return -EMEDIUMTYPE;
@@ -305,7 +334,7 @@ static int check_shape(const struct exec_settings *s, struct nftables_unit *ret,
 void nftables_unit_done(struct nftables_unit *u) {
         free(u->nft);
         free(u->config);
-        *u = (struct nftables_unit) {};
+        *u = (struct nftables_unit){};
 }
 
 int nftables_unit_read(struct nftables_unit *ret, char **ret_reason) {
@@ -330,8 +359,13 @@ int nftables_unit_read(struct nftables_unit *ret, char **ret_reason) {
                 return r;
         for (size_t i = 0; i < ds.n; i++) {
                 r = parse_path(&s, ds.d[i].path, ret_reason);
-                /* A masked drop-in is one that does not apply. */
-                if (r < 0 && r != -ERFKILL)
+                /* A masked drop-in, one that is gone (a dangling link), or a directory under a drop-in's
+                 * name, does not apply, as in systemd. */
+                if (r == -ERFKILL || r == -ENOENT || r == -EISDIR) {
+                        *ret_reason = mfree(*ret_reason);
+                        continue;
+                }
+                if (r < 0)
                         return r;
         }
         return check_shape(&s, ret, ret_reason);

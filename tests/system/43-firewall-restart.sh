@@ -65,8 +65,8 @@ assert_contains "$(ct_exec systemctl show -P WantedBy "$unit")" "nftables.servic
 assert_contains "$(ct_exec systemctl show -P ReloadPropagatedFrom "$unit")" "nftables.service" "and reloaded with it"
 assert_contains "$(ct_exec systemctl show -P DropInPaths nftables.service)" "$dropin" "nftables.service has the generator's drop-in"
 assert_contains "$(ct_exec systemctl show -P ExecStart nftables.service)" \
-        'include "/etc/nftables.conf"; include "/run/bluegreen/*/redirect.nft"' \
-        "its start loads /etc/nftables.conf and the rule files in one nft run"
+        "include \"/etc/nftables.conf\"; include \"/run/bluegreen/$BG_APP/redirect.nf[t]\"" \
+        "its start loads /etc/nftables.conf and the app's rule file in one nft run"
 
 # As on a server where it is enabled: nftables runs, and its start loaded the rule with the ruleset.
 since=$(ct_exec date +%s.%N)
@@ -108,11 +108,13 @@ assert_eq active "$(settled "$unit")" "starting nftables started $unit again (nf
 serving "systemctl stop nftables; systemctl start nftables"
 
 # More often than systemd's default start limit (5 in 10 s): the rule must stay every time.
+since=$(ct_exec date +%s.%N)
 for _ in 1 2 3 4 5 6 7; do
         ct_exec systemctl restart nftables.service
         ct_exec systemctl reset-failed nftables.service
 done
 serving "7 restarts of nftables in a row"
+assert_eq "" "$(lost_since "$since")" "7 restarts in a row: the rule was never found lost"
 
 # By hand, around systemd: nothing runs, bluegreenctl status says so, a reload of APP.service repairs it.
 for hand in "nft flush ruleset" "nft -f /etc/nftables.conf"; do
@@ -172,7 +174,7 @@ assert_eq "/usr/sbin/nft -I /etc -f /etc/nftables.conf" \
         "$(ct_exec systemctl show -P ExecStart nftables.service | sed -n 's/.*argv\[\]=\(.*\) ; ignore_errors=.*/\1/p')" \
         "nftables.service runs the admin's ExecStart="
 assert_contains "$(ct_exec bluegreenctl status "$BG_APP")" \
-        "firewall: nftables.service has commands of its own: its restarts drop the rule until $unit sets it again" \
+        "firewall: nftables.service has commands of its own, left alone by the generator (journalctl -b -t bluegreen-generator): unless they load the rule, its restarts drop it until $unit sets it again" \
         "bluegreenctl status says what the admin's nftables.service costs"
 assert_contains "$(ct_exec bluegreenctl --json status "$BG_APP")" '"firewall_keeps_rule":false' "and so does its JSON"
 case "$(ct_exec systemctl show -P DropInPaths nftables.service)" in
@@ -188,8 +190,14 @@ rm "$CT_ROOT/etc/systemd/system/nftables.service.d/override.conf"
 ct_exec systemctl daemon-reload
 ct_exec test -e $dropin || fail "without the admin's ExecStart= the drop-in is back after daemon-reload"
 
+# A rule file a removed app left behind is not loaded: the drop-in names only the apps declared now.
+ct_exec sh -c "mkdir -p /run/bluegreen/gone && sed 's/bluegreen-$BG_APP/bluegreen-gone/' $rule_file >/run/bluegreen/gone/redirect.nft"
+ct_exec systemctl restart nftables.service
+case "$(ct_exec nft list tables)" in
+*bluegreen-gone*) fail "the rule file of an app that is not declared was loaded" ;;
+*) ok "the rule file of an app that is not declared is not loaded" ;;
+esac
 ct_exec rm $rule_file
-ct_exec nft -f /etc/nftables.conf || fail "with no rule file, the include's pattern matches nothing and nft -f still succeeds"
-ct_exec systemctl restart nftables.service || fail "with no rule file, nftables.service's start through the drop-in succeeds"
-ok "with no rule file, nft -f /etc/nftables.conf and the drop-in's start still succeed"
+ct_exec systemctl restart nftables.service || fail "with no rule file, nftables.service's start through the drop-in fails"
+ok "with no rule file (before the app's first rule since boot), the drop-in's start still succeeds"
 echo "43-firewall-restart: all checks passed"
