@@ -283,31 +283,21 @@ static void socket_line_print(const struct app_env *e, sd_bus *bus) {
         printf("(NO LINK: systemctl %s %s.service)\n", st && streq(st, "active") ? "reload" : "start", e->app);
 }
 
-static void strv_freep(char ***p) {
-        for (char **s = *p; s && *s; s++)
-                free(*s);
-        free(*p);
-}
-
 /* Redirect mode: whether a restart of the firewall keeps the rule. 1: systemd loaded the generator's
  * drop-in into nftables.service (asked, not guessed from the file: one of the admin's under the same
  * name would hide it); 0: nftables.service runs without it (commands of the admin's own, which the
  * generator leaves alone); -ENOENT: no nftables.service, or systemd cannot be asked. */
 static int firewall_keeps_rule(sd_bus *bus) {
         _cleanup_free_ char *dropin = NULL, *load = NULL;
-        _cleanup_(strv_freep) char **paths = NULL;
         const char *unit = "nftables.service", *iface = "org.freedesktop.systemd1.Unit";
+        int r;
 
         if (!bus || bus_unit_get_string(bus, unit, iface, "LoadState", &load) < 0 || !streq(load, "loaded"))
                 return -ENOENT;
-        if (bus_unit_get_strv(bus, unit, iface, "DropInPaths", &paths) < 0)
-                return -ENOENT;
         if (asprintf(&dropin, "%s/nftables.service.d/bluegreen-redirect.conf", generator_dir()) < 0)
                 return -ENOMEM;
-        for (char **p = paths; p && *p; p++)
-                if (streq(*p, dropin))
-                        return 1;
-        return 0;
+        r = bus_unit_strv_contains(bus, unit, iface, "DropInPaths", dropin);
+        return r < 0 ? -ENOENT : r;
 }
 
 static void firewall_line_print(const struct app_env *e, sd_bus *bus) {

@@ -587,8 +587,8 @@ static int generate_app(const char *dest, int dest_fd, const struct app_decl *d)
 static int append_rule_include(char **rules, const char *app) {
         char *n = NULL;
 
-        if (asprintf(&n, "%s%sinclude \"/run/bluegreen/%s/redirect.nf[t]\"", *rules ?: "", *rules ? "; " : "",
-                     app) < 0)
+        if (asprintf(&n, "%s%sinclude \"" BLUEGREEN_RUN_ROOT "/%s/redirect.nf[t]\"", *rules ?: "",
+                     *rules ? "; " : "", app) < 0)
                 return -ENOMEM;
         free(*rules);
         *rules = n;

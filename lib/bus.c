@@ -180,12 +180,22 @@ int bus_unit_get_string(sd_bus *bus, const char *unit, const char *iface, const 
         return sd_bus_get_property_string(bus, DEST, path, iface, property, &e, ret);
 }
 
-int bus_unit_get_strv(sd_bus *bus, const char *unit, const char *iface, const char *property, char ***ret) {
+int bus_unit_strv_contains(sd_bus *bus, const char *unit, const char *iface, const char *property, const char *value) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
-        int r = unit_path(bus, unit, &path);
+        char **l = NULL;
+        int r = unit_path(bus, unit, &path), found = 0;
 
-        return r < 0 ? r : sd_bus_get_property_strv(bus, DEST, path, iface, property, &e, ret);
+        if (r >= 0)
+                r = sd_bus_get_property_strv(bus, DEST, path, iface, property, &e, &l);
+        if (r < 0)
+                return r;
+        for (char **s = l; s && *s; s++) {
+                found = found || streq(*s, value);
+                free(*s);
+        }
+        free(l);
+        return found;
 }
 
 int bus_unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *property, char sig, uint64_t *ret) {

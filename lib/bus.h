@@ -32,8 +32,9 @@ int bus_unit_kill_main(sd_bus *bus, const char *unit, int sig);
 /* A string property of a unit (ActiveState, SubState, Result, ...). Loads the unit if needed. */
 int bus_unit_get_string(sd_bus *bus, const char *unit, const char *iface, const char *property, char **ret);
 
-/* A string-array property of a unit (DropInPaths, ...), NULL-terminated. Loads the unit if needed. */
-int bus_unit_get_strv(sd_bus *bus, const char *unit, const char *iface, const char *property, char ***ret);
+/* Whether a string-array property of a unit (DropInPaths, ...) holds value: 1 or 0. Loads the unit if
+ * needed. */
+int bus_unit_strv_contains(sd_bus *bus, const char *unit, const char *iface, const char *property, const char *value);
 
 /* A u32/u64 property of a unit (MainPID, NextElapseUSecRealtime, ...), as u64. */
 int bus_unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *property, char sig, uint64_t *ret);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "search-path.h"
 #include "trust.h"
 
 static const char *const default_search_path[] = {
@@ -84,59 +85,6 @@ _printf_(5, 6) static int report(struct host_report *rep, int prio, const char *
 
 /* ---- the declarations along the search path ---- */
 
-void host_search_path_free(char **l, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(l[i]);
-        free(l);
-}
-
-int host_search_path(char ***ret, size_t *ret_n) {
-        const char *e = getenv("BLUEGREEN_CONFIG_PATH");
-        char **l = NULL;
-        size_t n = 0;
-
-        if (!e) {
-                l = calloc(ELEMENTSOF(default_search_path), sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                for (; n < ELEMENTSOF(default_search_path); n++)
-                        if (!(l[n] = strdup(default_search_path[n])))
-                                goto oom;
-                *ret = l;
-                *ret_n = n;
-                return 0;
-        }
-
-        for (const char *p = e; *p;) {
-                size_t k = strcspn(p, ":");
-                char **nl;
-
-                if (k > 0) {
-                        char cwd[4096] = "";
-
-                        nl = realloc(l, (n + 1) * sizeof(char *));
-                        if (!nl)
-                                goto oom;
-                        l = nl;
-                        /* SourcePath= must be absolute, so a relative directory is taken from here. */
-                        if (p[0] != '/' && !getcwd(cwd, sizeof cwd))
-                                goto oom;
-                        if (asprintf(&l[n], "%s%s%.*s", cwd, *cwd ? "/" : "", (int) k, p) < 0)
-                                goto oom;
-                        n++;
-                }
-                p += k;
-                if (*p == ':')
-                        p++;
-        }
-        *ret = l;
-        *ret_n = n;
-        return 0;
-oom:
-        host_search_path_free(l, n);
-        return -ENOMEM;
-}
-
 static void host_decl_done(struct host_decl *d) {
         free(d->name);
         free(d->path);
@@ -162,14 +110,6 @@ static void host_sort(struct host *h) {
                 qsort(h->items, h->n, sizeof(*h->items), host_decl_cmp);
 }
 
-/* systemd's masking convention: an empty file, or a link to /dev/null, hides the same name further down
- * the search path. */
-static bool is_masked(const struct stat *st) {
-        if (S_ISREG(st->st_mode))
-                return st->st_size == 0;
-        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
-}
-
 static int report_bad_name(struct host_report *rep, const char *path, const char *name) {
         return report(rep, LOG_ERR, name, NULL,
                       "%s: \"%s\" is not a valid app name: use 1 to 64 letters, digits, \"_\" or \"-\"; skipping it.",
@@ -188,12 +128,12 @@ static int look_at(const char *name, const char *path, bool *ret_masked, struct 
                                ? -ENOMEM
                                : k;
         }
-        if (!is_masked(&st) && !S_ISREG(st.st_mode))
+        if (!search_path_is_masked(&st) && !S_ISREG(st.st_mode))
                 return report(rep, LOG_WARNING, name, NULL, "%s is not a regular file, ignoring.", path) < 0 ? -ENOMEM
                                                                                                             : EBADFD;
-        if (!is_masked(&st) && !app_name_is_valid(name))
+        if (!search_path_is_masked(&st) && !app_name_is_valid(name))
                 return report_bad_name(rep, path, name) < 0 ? -ENOMEM : -EINVAL;
-        *ret_masked = is_masked(&st);
+        *ret_masked = search_path_is_masked(&st);
         return 0;
 }
 
@@ -263,19 +203,17 @@ static int scan_dir(struct host *h, const char *dir, struct host_report *rep) {
 }
 
 int host_scan(struct host *h, struct host_report *rep) {
-        char **dirs = NULL;
-        size_t n_dirs = 0;
+        _cleanup_(search_path_done) struct search_path p = {};
         int r = 0, k;
 
-        k = host_search_path(&dirs, &n_dirs);
+        k = search_path_get("BLUEGREEN_CONFIG_PATH", default_search_path, ELEMENTSOF(default_search_path), &p);
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < n_dirs; i++) {
-                k = scan_dir(h, dirs[i], rep);
+        for (size_t i = 0; i < p.n; i++) {
+                k = scan_dir(h, p.dirs[i], rep);
                 if (r >= 0 && k < 0)
                         r = k;
         }
-        host_search_path_free(dirs, n_dirs);
         host_sort(h);
         return r;
 }
@@ -630,7 +568,7 @@ int host_check_firewall(struct nftables_unit *ret, struct host_report *rep) {
         if (r == -ENOMEM)
                 return r;
         /* The drop-in that docs/operations.md had admins write by hand before the generator wrote its own. */
-        if (r == -EMEDIUMTYPE && reason && strstr(reason, "/run/bluegreen/"))
+        if (r == -EMEDIUMTYPE && reason && strstr(reason, BLUEGREEN_RUN_ROOT "/"))
                 return report(rep, LOG_NOTICE, NULL, NULL,
                               "%s: not taking over nftables.service, which loads bluegreen's rule files itself; the "
                               "generator's own drop-in does that now: remove yours to use it (see THE FIREWALL in "

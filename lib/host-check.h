@@ -60,13 +60,9 @@ struct host {
 
 void host_done(struct host *h);
 
-/* The search path: $BLUEGREEN_CONFIG_PATH (directories separated by ":", a relative one taken from the
- * current directory, as SourcePath= must be absolute), else /etc/bluegreen, /run/bluegreen,
- * /usr/local/lib/bluegreen, /usr/lib/bluegreen. */
-int host_search_path(char ***ret, size_t *ret_n);
-void host_search_path_free(char **l, size_t n);
-
-/* Collects the *.conf declarations of every directory of the search path, sorted by name. A name that
+/* Collects the *.conf declarations of every directory of the search path ($BLUEGREEN_CONFIG_PATH, see
+ * lib/search-path.h, else /etc/bluegreen, /run/bluegreen, /usr/local/lib/bluegreen, /usr/lib/bluegreen),
+ * sorted by name. A name that
  * cannot become a unit name is reported (LOG_ERR) and left out; so is, with a warning, what is not a
  * regular file. Returns 0, -EINVAL when a name was refused, or -ENOMEM. */
 int host_scan(struct host *h, struct host_report *rep);

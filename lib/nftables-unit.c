@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "search-path.h"
 
 #define UNIT "nftables.service"
 #define UNIT_FILE_MAX (64 * 1024)
@@ -27,33 +27,6 @@ static const char *const default_path[] = {
         "/run/systemd/system.attached", "/usr/local/lib/systemd/system", "/lib/systemd/system",
         "/usr/lib/systemd/system",
 };
-
-struct search_path {
-        char *buf; /* $BLUEGREEN_UNIT_PATH, split in place */
-        const char *dirs[32];
-        size_t n;
-};
-
-static void search_path_done(struct search_path *p) {
-        free(p->buf);
-}
-
-static int search_path_get(struct search_path *p) {
-        const char *e = getenv("BLUEGREEN_UNIT_PATH");
-
-        if (!e) {
-                for (size_t i = 0; i < ELEMENTSOF(default_path); i++)
-                        p->dirs[p->n++] = default_path[i];
-                return 0;
-        }
-        p->buf = strdup(e);
-        if (!p->buf)
-                return -ENOMEM;
-        for (char *s = p->buf, *t; (t = strsep(&s, ":"));)
-                if (*t && p->n < ELEMENTSOF(p->dirs))
-                        p->dirs[p->n++] = t;
-        return 0;
-}
 
 /* The last command each of the three settings was given, and how many its list holds: an empty
  * assignment empties the list, as in systemd. */
@@ -165,13 +138,11 @@ static int parse_file(struct exec_settings *s, const char *file, char *text, siz
 
 /* A unit file that is a link to /dev/null, or empty, masks what it names, as in systemd. */
 static int read_unit_file(const char *path, char **ret, size_t *ret_len) {
-        char real[PATH_MAX];
         struct stat st;
 
         if (stat(path, &st) < 0)
                 return negative_errno();
-        if (S_ISCHR(st.st_mode) || (realpath(path, real) && streq(real, "/dev/null")) ||
-            (S_ISREG(st.st_mode) && st.st_size == 0))
+        if (search_path_is_masked(&st))
                 return -ERFKILL;
         if (!S_ISREG(st.st_mode))
                 return -EISDIR;
@@ -348,7 +319,7 @@ int nftables_unit_read(struct nftables_unit *ret, char **ret_reason) {
         int r;
 
         *ret_reason = NULL;
-        r = search_path_get(&p);
+        r = search_path_get("BLUEGREEN_UNIT_PATH", default_path, ELEMENTSOF(default_path), &p);
         if (r < 0)
                 return r;
         r = load_fragment(&p, &s, ret_reason);
